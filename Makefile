@@ -1,0 +1,59 @@
+# The README's two commands: `make demo` and `make test`. Both bootstrap what they need:
+# Debian packages (apt-get, when root and missing) and the project's virtualenv in .venv.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+# Debian packages the tests and the demo need: the browser for the UI tests, the font for posters,
+# zbar for the ID-card reader.
+APT_PACKAGES := chromium fonts-dejavu-core libzbar0
+BENCH_PACKAGES := wrk
+
+.PHONY: demo test lint typecheck unit system bench translations clean
+
+demo: system $(STAMP)
+	$(BIN)/hamletbox demo --dir .demo
+
+test: system $(STAMP) lint typecheck unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check appliance web tests bench
+	$(BIN)/ruff format --check appliance web tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -q
+
+bench: system $(STAMP)
+	@$(MAKE) --no-print-directory system APT_PACKAGES="$(BENCH_PACKAGES)"
+	$(BIN)/python bench/web.py
+
+# Recompile the translations after editing web/translations/*/LC_MESSAGES/messages.po.
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F web/babel.cfg -o web/translations/messages.pot --no-location --omit-header .
+	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations --no-fuzzy-matching --omit-header --no-location
+	$(BIN)/pybabel compile -d web/translations
+
+system:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else \
+	    echo "missing Debian packages:$$missing — install them as root (sudo apt-get install$$missing)"; exit 1; \
+	  fi; \
+	fi
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache *.egg-info

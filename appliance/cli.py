@@ -1,0 +1,160 @@
+"""The `hamletbox` command. Each subcommand loads settings once and builds only what it needs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from appliance import config
+from appliance.config import Settings, SettingsError
+from appliance.domain.catalog import CatalogError
+
+EXIT_BAD_INPUT = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        return handler(args)
+    except (SettingsError, CatalogError) as exc:
+        print(f"hamletbox: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hamletbox", description="Hamlet Box appliance")
+    parser.add_argument("--config", type=Path, help="settings file (default: $HAMLETBOX_CONFIG "
+                        f"or {config.DEFAULT_FILE})")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    cfg = sub.add_parser("config", help="settings").add_subparsers(metavar="ACTION")
+    check = cfg.add_parser("check", help="print the effective settings, secrets masked")
+    check.add_argument("file", nargs="?", type=Path)
+    check.set_defaults(handler=_config_check)
+
+    db = sub.add_parser("db", help="the box's store").add_subparsers(metavar="ACTION")
+    up = db.add_parser("upgrade", help="apply schema migrations")
+    up.add_argument("--revision", default="head")
+    up.set_defaults(handler=_db_upgrade)
+
+    cat = sub.add_parser("catalog", help="the procedure catalog").add_subparsers(metavar="ACTION")
+    ccheck = cat.add_parser("check", help="validate a commune's catalog file")
+    ccheck.add_argument("file", type=Path)
+    ccheck.set_defaults(handler=_catalog_check)
+
+    web = sub.add_parser("web", help="serve the web UI with waitress")
+    web.add_argument("--host")
+    web.add_argument("--port", type=int)
+    web.set_defaults(handler=_web)
+
+    poster = sub.add_parser("poster", help="print A4 PDF posters").add_subparsers(metavar="KIND")
+    proc = poster.add_parser("procedure", help="QR board for one procedure")
+    proc.add_argument("code")
+    proc.add_argument("-o", "--output", type=Path, required=True)
+    proc.add_argument("--lang", choices=("vi", "en"), default="vi")
+    proc.set_defaults(handler=_poster_procedure)
+    hot = poster.add_parser("hotspot", help="'connect here' poster with the Wi-Fi QR")
+    hot.add_argument("-o", "--output", type=Path, required=True)
+    hot.set_defaults(handler=_poster_hotspot)
+
+    demo = sub.add_parser("demo", help="run the whole box with simulated hardware and sample data")
+    demo.add_argument("--dir", type=Path, default=Path(".demo"))
+    demo.add_argument("--port", type=int, default=8080)
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return config.load(args.config)
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    settings = config.load(args.file or args.config)
+    _check_catalog_file(settings.catalog.override)
+    print(f"# {settings.source}")
+    print(json.dumps(config.effective(settings), ensure_ascii=False, indent=2))
+    return 0
+
+
+def _check_catalog_file(path: Path | None) -> None:
+    if path is not None:
+        from appliance.catalog_source import load_builtin, load_override
+
+        load_override(path, load_builtin())
+
+
+def _catalog_check(args: argparse.Namespace) -> int:
+    from appliance.catalog_source import load_builtin, load_override
+
+    catalog = load_override(args.file, load_builtin())
+    print(f"{args.file}: OK, {len(catalog.procedures)} procedures")
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from appliance.store import migrate
+    from appliance.store.db import make_engine
+
+    settings = _settings(args)
+    config.prepare_data_dir(settings)
+    engine = make_engine(settings.database_path)
+    migrate.upgrade(engine, args.revision)
+    print(f"{settings.database_path}: at revision {migrate.current(engine)}")
+    engine.dispose()
+    return 0
+
+
+def _web(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    from web.server import serve
+
+    serve(settings, host=args.host, port=args.port)
+    return 0
+
+
+def _poster_procedure(args: argparse.Namespace) -> int:
+    from appliance.catalog_source import CatalogSource
+    from appliance.posters import procedure_poster
+
+    settings = _settings(args)
+    catalog = CatalogSource(settings.catalog.override).current()
+    procedure = catalog.get(args.code)
+    if procedure is None:
+        print(f"hamletbox: no procedure with code {args.code} / không có thủ tục mã {args.code}",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    _write(args.output, procedure_poster(settings, procedure, args.lang))
+    return 0
+
+
+def _poster_hotspot(args: argparse.Namespace) -> int:
+    from appliance.posters import hotspot_poster
+
+    _write(args.output, hotspot_poster(_settings(args)))
+    return 0
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write all or nothing: a half-written PDF never replaces a good one."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    print(f"{path}: {len(data)} bytes")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from appliance.demo import run_demo
+
+    return run_demo(args.dir, args.port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,254 @@
+"""Settings: one TOML file plus HAMLETBOX_* environment overrides, loaded once into frozen objects.
+
+Nothing here runs at import time; `load()` is called by the command that starts a service, and any
+problem becomes a `SettingsError` naming the file (or environment variable) and the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from appliance.domain.schedule import HelpHour, ScheduleError, parse_help_hours
+
+DEFAULT_FILE = Path("/etc/hamletbox/hamletbox.toml")
+ENV_PREFIX = "HAMLETBOX_"
+# Short environment names for the settings people override most.
+ENV_ALIASES = {"HAMLETBOX_DATA": ("data_dir",), "HAMLETBOX_RUNTIME": ("runtime_dir",)}
+ENV_NOT_SETTINGS = {"HAMLETBOX_CONFIG"}
+MASK = "********"
+
+
+def secret() -> Any:
+    """A settings field whose value `config check` and support bundles never print."""
+    return field(default="", metadata={"secret": True})
+
+
+class SettingsError(Exception):
+    """Settings that cannot be used; the message names the file or variable and the key."""
+
+
+@dataclass(frozen=True)
+class BoxSettings:
+    name: str = "Hamlet Box"
+    hamlet: str = "Thôn mẫu"
+    commune: str = "Xã mẫu"
+    province: str = "Tỉnh mẫu"
+    station_place: str = "Nhà văn hóa thôn"
+    office: str = "Bộ phận một cửa, Ủy ban nhân dân xã"
+    office_address: str = ""
+    office_hours: str = "Thứ Hai – Thứ Sáu, 7:30–11:30 và 13:30–17:00"
+    help_phone: str = ""
+
+
+@dataclass(frozen=True)
+class HotspotSettings:
+    ssid: str = "HamletBox"
+    password: str = secret()
+    address: str = "10.42.0.1"
+    hostname: str = "hamlet.box"
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    threads: int = 8
+    secret_key: str = secret()
+
+
+@dataclass(frozen=True)
+class PortalSettings:
+    client_hours: int = 12
+
+
+@dataclass(frozen=True)
+class HelpSettings:
+    hours: tuple[str, ...] = ("thu 08:00-11:00", "daily 19:00-21:00")
+
+
+@dataclass(frozen=True)
+class CatalogSettings:
+    override: Path | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("/var/lib/hamletbox")
+    runtime_dir: Path = Path("/run/hamletbox")
+    source: str = field(default="<defaults>", metadata={"internal": True})
+    box: BoxSettings = BoxSettings()
+    hotspot: HotspotSettings = HotspotSettings()
+    web: WebSettings = WebSettings()
+    portal: PortalSettings = PortalSettings()
+    help: HelpSettings = HelpSettings()
+    catalog: CatalogSettings = CatalogSettings()
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "hamletbox.sqlite3"
+
+    @property
+    def box_url(self) -> str:
+        """The plain address residents type into a normal browser."""
+        return f"http://{self.hotspot.address}/"
+
+    @property
+    def help_hours(self) -> tuple[HelpHour, ...]:
+        return parse_help_hours(self.help.hours)
+
+
+def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings file and the environment; validate everything before returning."""
+    env = os.environ if environ is None else environ
+    if path is None:
+        path = Path(env.get("HAMLETBOX_CONFIG") or DEFAULT_FILE)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(f"{path}: settings file not found / không tìm thấy tệp cấu hình") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{path}: cannot read settings file: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: not valid TOML: {exc}") from None
+    settings = _build(Settings, raw, str(path), prefix="")
+    settings = _apply_env(settings, env)
+    settings = dataclasses.replace(settings, source=str(path))
+    _validate(settings)
+    return settings
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _build(cls: type, raw: Mapping[str, Any], where: str, prefix: str) -> Any:
+    hints = _hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = f"{prefix}{key}"
+        if key not in fields:
+            raise SettingsError(f"{where}: unknown setting '{name}' / khóa cấu hình không hợp lệ")
+        values[key] = _coerce(hints[key], value, where, name)
+    return cls(**values)
+
+
+def _coerce(hint: Any, value: Any, where: str, name: str) -> Any:
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(value, dict):
+            raise SettingsError(f"{where}: '{name}' must be a table [{name}]")
+        return _build(typing.cast(type, hint), value, where, f"{name}.")
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (types.UnionType, typing.Union) and type(None) in args:
+        inner = next(a for a in args if a is not type(None))
+        return None if value in ("", None) else _coerce(inner, value, where, name)
+    if origin is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise SettingsError(f"{where}: '{name}' must be a list of strings")
+        return tuple(value)
+    expected = {Path: str}.get(hint, hint)
+    ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+    if not ok:
+        got = type(value).__name__
+        raise SettingsError(f"{where}: '{name}' must be {_type_name(hint)}, not {got}")
+    return Path(value) if hint is Path else value
+
+
+def _type_name(hint: Any) -> str:
+    return {str: "a string", int: "a whole number", bool: "true or false", Path: "a path"}.get(
+        hint, str(hint)
+    )
+
+
+def _apply_env(settings: Settings, env: Mapping[str, str]) -> Settings:
+    for var in sorted(env):
+        if not var.startswith(ENV_PREFIX) or var in ENV_NOT_SETTINGS:
+            continue
+        keys = ENV_ALIASES.get(var) or tuple(var[len(ENV_PREFIX) :].lower().split("__"))
+        settings = _replace_path(settings, keys, env[var], var)
+    return settings
+
+
+def _replace_path(obj: Any, keys: tuple[str, ...], text: str, var: str) -> Any:
+    fields = {f.name for f in dataclasses.fields(obj) if not f.metadata.get("internal")}
+    key = keys[0]
+    if key not in fields:
+        raise SettingsError(f"environment: unknown setting {var} / biến môi trường không hợp lệ")
+    hint = _hints(type(obj))[key]
+    if dataclasses.is_dataclass(hint):
+        if len(keys) < 2:
+            raise SettingsError(f"environment: {var} names a section, not a setting")
+        new = _replace_path(getattr(obj, key), keys[1:], text, var)
+    elif len(keys) > 1:
+        raise SettingsError(f"environment: unknown setting {var}")
+    else:
+        new = _coerce(hint, _parse_env_value(hint, text), "environment", var)
+    return dataclasses.replace(obj, **{key: new})
+
+
+def _parse_env_value(hint: Any, text: str) -> Any:
+    if hint in (str, Path) or (typing.get_args(hint) and Path in typing.get_args(hint)):
+        return text
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _validate(s: Settings) -> None:
+    where = s.source
+    if not 1 <= s.web.port <= 65535:
+        raise SettingsError(f"{where}: 'web.port' must be between 1 and 65535")
+    if not 1 <= s.web.threads <= 64:
+        raise SettingsError(f"{where}: 'web.threads' must be between 1 and 64")
+    if s.portal.client_hours < 1:
+        raise SettingsError(f"{where}: 'portal.client_hours' must be at least 1")
+    if not s.box.name.strip():
+        raise SettingsError(f"{where}: 'box.name' must not be empty")
+    if s.hotspot.password and not 8 <= len(s.hotspot.password) <= 63:
+        raise SettingsError(f"{where}: 'hotspot.password' must be 8 to 63 characters (WPA2)")
+    try:
+        parse_help_hours(s.help.hours)
+    except ScheduleError as exc:
+        raise SettingsError(f"{where}: 'help.hours': {exc}") from None
+
+
+def effective(settings: Settings) -> dict[str, Any]:
+    """The settings as nested plain values, secrets masked: what `config check` prints."""
+    return _effective(settings)
+
+
+def _effective(obj: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if f.metadata.get("internal"):
+            continue
+        if dataclasses.is_dataclass(value):
+            out[f.name] = _effective(value)
+        elif f.metadata.get("secret"):
+            out[f.name] = MASK if value else ""
+        elif isinstance(value, Path):
+            out[f.name] = str(value)
+        elif isinstance(value, tuple):
+            out[f.name] = list(value)
+        else:
+            out[f.name] = value
+    return out
+
+
+def prepare_data_dir(settings: Settings) -> Path:
+    """Create the data dir readable by the service user alone (0700), tightening an existing one."""
+    path = settings.data_dir
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
+    return path
