@@ -6,8 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # Debian packages the tests and the demo need: the browser for the UI tests, the font for posters,
-# zbar for the ID-card reader.
-APT_PACKAGES := chromium fonts-dejavu-core libzbar0
+# zbar for the ID-card reader, poppler to read rendered posters back in tests.
+APT_PACKAGES := chromium fonts-dejavu-core libzbar0 poppler-utils
 BENCH_PACKAGES := wrk
 
 .PHONY: demo test lint typecheck unit system bench translations clean

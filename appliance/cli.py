@@ -11,7 +11,10 @@ from pathlib import Path
 from appliance import config
 from appliance.config import Settings, SettingsError
 from appliance.domain.catalog import CatalogError
+from appliance.pdf_layout import PosterError
+from appliance.store.migrate import MigrationError
 
+EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 
 
@@ -27,12 +30,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, CatalogError) as exc:
         print(f"hamletbox: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except (MigrationError, PosterError) as exc:
+        print(f"hamletbox: {exc}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hamletbox", description="Hamlet Box appliance")
-    parser.add_argument("--config", type=Path, help="settings file (default: $HAMLETBOX_CONFIG "
-                        f"or {config.DEFAULT_FILE})")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help=f"settings file (default: $HAMLETBOX_CONFIG or {config.DEFAULT_FILE})",
+    )
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     cfg = sub.add_parser("config", help="settings").add_subparsers(metavar="ACTION")
@@ -128,8 +137,10 @@ def _poster_procedure(args: argparse.Namespace) -> int:
     catalog = CatalogSource(settings.catalog.override).current()
     procedure = catalog.get(args.code)
     if procedure is None:
-        print(f"hamletbox: no procedure with code {args.code} / không có thủ tục mã {args.code}",
-              file=sys.stderr)
+        print(
+            f"hamletbox: no procedure with code {args.code} / không có thủ tục mã {args.code}",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     _write(args.output, procedure_poster(settings, procedure, args.lang))
     return 0

@@ -113,7 +113,9 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise SettingsError(f"{path}: settings file not found / không tìm thấy tệp cấu hình") from None
+        raise SettingsError(
+            f"{path}: settings file not found / không tìm thấy tệp cấu hình"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SettingsError(f"{path}: cannot read settings file: {exc}") from None
     except tomllib.TOMLDecodeError as exc:

@@ -1,14 +1,22 @@
-"""The procedure catalog: which procedures a resident can file here, what to bring, fees and deadlines.
+"""The procedure catalog: which procedures a resident can file here, what to bring, fees, deadlines.
 
-Pure data and logic: the file is read elsewhere (appliance/catalog_source.py) and handed in as a dict.
+Pure data and logic: the file is read in appliance/catalog_source.py and handed in as dicts.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, TypeVar
+
+from appliance.domain.textsearch import Doc, Index
 
 Bring = Literal["original", "photo"]
+ICONS = frozenset({"family", "stamp", "link", "house", "doc", "heart"})  # drawn by the web UI
+
+
+_Coded = TypeVar("_Coded", "Field", "Procedure")
 
 
 class CatalogError(ValueError):
@@ -54,3 +62,77 @@ class Procedure:
     legal_basis: tuple[str, ...]
     portal_url: str
     keywords: tuple[str, ...] = ()  # extra words people search with ("lam giay khai sinh")
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Fields and procedures in file order; immutable, so lookups and the index are built once."""
+
+    fields: tuple[Field, ...]
+    procedures: tuple[Procedure, ...]
+    _by_code: dict[str, Procedure] = dataclasses.field(init=False, repr=False, compare=False)
+    _fields: dict[str, Field] = dataclasses.field(init=False, repr=False, compare=False)
+    _index: Index = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_code", _by_code(self.procedures, "procedure"))
+        object.__setattr__(self, "_fields", _by_code(self.fields, "field"))
+        object.__setattr__(self, "_index", Index([_search_doc(p) for p in self.procedures]))
+
+    def get(self, code: str) -> Procedure | None:
+        return self._by_code.get(code)
+
+    def field(self, code: str) -> Field | None:
+        return self._fields.get(code)
+
+    def grouped(self) -> list[tuple[Field, list[Procedure]]]:
+        """Procedures under their fields, for the browse page; empty fields are left out."""
+        groups = [(f, [p for p in self.procedures if p.field == f.code]) for f in self.fields]
+        return [(f, procs) for f, procs in groups if procs]
+
+    def search(self, query: str) -> list[Procedure]:
+        """Procedures matching what a resident typed, best first; accents and typos are forgiven."""
+        return [self.procedures[i] for i in self._index.rank(query)]
+
+    def merged(self, override: Catalog) -> Catalog:
+        """This catalog with a commune's entries replacing same-code ones and new ones added."""
+        return Catalog(
+            fields=_merge(self.fields, override.fields),
+            procedures=_merge(self.procedures, override.procedures),
+        )
+
+
+def _by_code(items: tuple[_Coded, ...], kind: str) -> dict[str, _Coded]:
+    found: dict[str, _Coded] = {}
+    for item in items:
+        if item.code in found:
+            raise CatalogError(f"{kind} {item.code}: 'code' is used by two entries")
+        found[item.code] = item
+    return found
+
+
+def _merge(base: tuple[_Coded, ...], override: tuple[_Coded, ...]) -> tuple[_Coded, ...]:
+    replacing = {item.code: item for item in override}
+    kept = tuple(replacing.pop(item.code, item) for item in base)
+    return kept + tuple(item for item in override if item.code in replacing)
+
+
+def _search_doc(p: Procedure) -> Doc:
+    papers = [t for paper in p.papers for t in (paper.name.vi, paper.name.en)]
+    return Doc.build(
+        names=(p.name.vi, p.name.en),
+        code=p.code,
+        middle=(*p.keywords, p.summary.vi, p.summary.en),
+        low=papers,
+    )
+
+
+def parse_catalog(data: Mapping[str, Any], source: str, *, base: Catalog | None = None) -> Catalog:
+    """Check a catalog file's contents and build it; with `base`, it is a commune's override of it.
+
+    An override may leave out `fields`, refer to the base's fields, and omit English texts (the
+    Vietnamese is shown instead). Every error names the source, the procedure or field, and the key.
+    """
+    from appliance.domain.catalog_schema import parse  # it builds on the types above
+
+    return parse(data, source, base)

@@ -1,0 +1,130 @@
+"""Settings: TOML + HAMLETBOX_* environment, validated at load, secrets never printed."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+
+from appliance import config
+from appliance.cli import main
+from appliance.config import SettingsError
+from tests.conftest import write_settings
+
+
+def test_loads_file_and_defaults(settings_file: Path, tmp_path: Path) -> None:
+    settings = config.load(settings_file, environ={})
+    assert settings.box.hamlet == "Thôn Xà Bang 1"
+    assert settings.data_dir == tmp_path / "data"
+    assert settings.web.port == 8080  # default kept where the file is silent
+    assert settings.box_url == "http://10.42.0.1/"
+    assert [h.label("vi") for h in settings.help_hours] == [
+        "Thứ Năm: 08:00–11:00",
+        "Hằng ngày: 19:00–21:00",
+    ]
+
+
+def test_settings_are_frozen(settings: config.Settings) -> None:
+    with pytest.raises(AttributeError):
+        settings.web.port = 1  # type: ignore[misc]
+
+
+def test_environment_overrides(settings_file: Path, tmp_path: Path) -> None:
+    env = {
+        "HAMLETBOX_DATA": str(tmp_path / "elsewhere"),
+        "HAMLETBOX_WEB__PORT": "9000",
+        "HAMLETBOX_BOX__HAMLET": "Thôn 2",
+        "HAMLETBOX_HELP__HOURS": '["mon-fri 18:00-20:00"]',
+        "HAMLETBOX_CONFIG": str(settings_file),
+    }
+    settings = config.load(None, environ=env)
+    assert settings.data_dir == tmp_path / "elsewhere"
+    assert settings.web.port == 9000
+    assert settings.box.hamlet == "Thôn 2"
+    assert settings.help_hours[0].label("en") == "Monday – Friday: 18:00–20:00"
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        ("[catalog]\noverrid = 'x'\n", "'catalog.overrid'"),
+        ("[palette]\ncolour = 'red'\n", "'palette'"),
+        ("[portal]\nclient_hours = 'twelve'\n", "'portal.client_hours' must be a whole number"),
+        ("[portal]\nclient_hours = true\n", "'portal.client_hours' must be a whole number"),
+        ("[catalog]\noverride = 3\n", "'catalog.override' must be a path"),
+        ("[portal]\nclient_hours = 0\n", "'portal.client_hours'"),
+    ],
+)
+def test_bad_file_names_key_and_file(tmp_path: Path, extra: str, needle: str) -> None:
+    path = write_settings(tmp_path, extra)
+    with pytest.raises(SettingsError) as err:
+        config.load(path, environ={})
+    assert needle in str(err.value)
+    assert str(path) in str(err.value)
+
+
+def test_section_that_is_not_a_table(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text("box = 'x'\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match="'box' must be a table"):
+        config.load(path, environ={})
+
+
+def test_duplicate_table_is_a_toml_error(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, "\n[web]\nport = 1\n")
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        config.load(path, environ={})
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "needle"),
+    [
+        ("HAMLETBOX_WEB__PROT", "1", "HAMLETBOX_WEB__PROT"),
+        ("HAMLETBOX_WEB__PORT", "eighty", "HAMLETBOX_WEB__PORT"),
+        ("HAMLETBOX_WEB", "1", "HAMLETBOX_WEB"),
+        ("HAMLETBOX_WEB__PORT", "70000", "'web.port'"),
+        ("HAMLETBOX_HOTSPOT__PASSWORD", "short", "'hotspot.password'"),
+        ("HAMLETBOX_HELP__HOURS", '["someday 8-9"]', "'help.hours'"),
+    ],
+)
+def test_bad_environment_is_named(settings_file: Path, var: str, value: str, needle: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        config.load(settings_file, environ={var: value})
+    assert needle in str(err.value)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="not found"):
+        config.load(tmp_path / "nope.toml", environ={})
+
+
+def test_config_check_masks_secrets(
+    settings_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["config", "check", str(settings_file)]) == 0
+    out = capsys.readouterr().out
+    assert "mat-khau-thon-1" not in out and "test-secret-key" not in out
+    effective = json.loads(out.split("\n", 1)[1])
+    assert effective["hotspot"]["password"] == config.MASK
+    assert effective["box"]["hamlet"] == "Thôn Xà Bang 1"
+
+
+def test_config_check_exits_2_naming_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_settings(tmp_path, "[portal]\nclient_hourz = 3\n")
+    assert main(["config", "check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "portal.client_hourz" in err and str(path) in err
+
+
+def test_config_check_missing_file_exits_2(tmp_path: Path) -> None:
+    assert main(["config", "check", str(tmp_path / "missing.toml")]) == 2
+
+
+def test_data_dir_is_private(settings: config.Settings) -> None:
+    settings.data_dir.mkdir(mode=0o755)
+    config.prepare_data_dir(settings)
+    assert stat.S_IMODE(settings.data_dir.stat().st_mode) == 0o700
