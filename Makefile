@@ -34,7 +34,7 @@ bench: system $(STAMP)
 # Recompile the translations after editing web/translations/*/LC_MESSAGES/messages.po.
 translations: $(STAMP)
 	$(BIN)/pybabel extract -F web/babel.cfg -o web/translations/messages.pot --no-location --omit-header .
-	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations --no-fuzzy-matching --omit-header --no-location
+	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations --no-fuzzy-matching --ignore-pot-creation-date
 	$(BIN)/pybabel compile -d web/translations
 
 system:

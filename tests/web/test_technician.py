@@ -1,0 +1,106 @@
+"""The technician's poster page: served to the box itself only, until technician login lands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from appliance.pdf_layout import FontFiles
+from appliance.services import Services
+from web import create_app
+from web.technician import is_loopback
+
+OUTSIDER = {"REMOTE_ADDR": "10.42.0.23"}  # a phone on the hotspot
+URLS = ("/tech/posters", "/tech/posters/hotspot.pdf", "/tech/posters/procedure/1.001193.pdf")
+
+
+@pytest.fixture
+def app(services: Services) -> Flask:
+    return create_app(services.settings, services)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def test_poster_page_lists_the_wifi_poster_and_every_procedure(client: FlaskClient) -> None:
+    response = client.get("/tech/posters")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Áp phích để in" in html
+    assert 'href="/tech/posters/hotspot.pdf"' in html
+    assert "Đăng ký khai sinh" in html
+    assert 'href="/tech/posters/procedure/1.001193.pdf?lang=en"' in html
+
+
+def test_hotspot_poster_downloads_as_pdf(client: FlaskClient) -> None:
+    response = client.get("/tech/posters/hotspot.pdf")
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF-")
+    assert "attachment" in response.headers["Content-Disposition"]
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_procedure_poster_downloads_in_either_language(client: FlaskClient, lang: str) -> None:
+    response = client.get(f"/tech/posters/procedure/1.001193.pdf?lang={lang}")
+    assert response.status_code == 200
+    assert response.data.startswith(b"%PDF-")
+    assert f"thu-tuc-1.001193-{lang}.pdf" in response.headers["Content-Disposition"]
+
+
+def test_unknown_procedure_is_not_found(client: FlaskClient) -> None:
+    assert client.get("/tech/posters/procedure/9.999999.pdf").status_code == 404
+
+
+def test_unknown_language_is_refused(client: FlaskClient) -> None:
+    assert client.get("/tech/posters/procedure/1.001193.pdf?lang=fr").status_code == 400
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_a_phone_on_the_hotspot_is_refused_with_a_reason(client: FlaskClient, url: str) -> None:
+    response = client.get(url, environ_base=OUTSIDER)
+    assert response.status_code == 403
+    text = response.get_data(as_text=True)
+    assert "chỉ mở được trên chính Hamlet Box" in text
+    assert "only on the Hamlet Box itself" in text
+    assert not response.data.startswith(b"%PDF")
+
+
+def test_ipv6_loopback_is_let_in(client: FlaskClient) -> None:
+    response = client.get("/tech/posters", environ_base={"REMOTE_ADDR": "::1"})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("address", "local"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("::ffff:127.0.0.1", True),
+        ("10.42.0.23", False),
+        ("10.42.0.1", False),  # the box's own hotspot address is reachable by every phone
+        ("::ffff:10.42.0.23", False),
+        ("fe80::1", False),
+        ("", False),
+        (None, False),
+        ("not-an-address", False),
+    ],
+)
+def test_loopback_addresses(address: str | None, local: bool) -> None:
+    assert is_loopback(address) is local
+
+
+def test_missing_font_is_explained(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    missing = (FontFiles(tmp_path / "Sans.ttf", tmp_path / "Sans-Bold.ttf"),)
+    monkeypatch.setattr("appliance.pdf_layout.FONT_CANDIDATES", missing)
+    response = client.get("/tech/posters/hotspot.pdf")
+    assert response.status_code == 503
+    assert "fonts-dejavu-core" in response.get_data(as_text=True)
