@@ -108,8 +108,10 @@ def peak_rss_mb(pid: int) -> float:
     return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024  # type: ignore[union-attr]
 
 
-def start(cmd: list[str], url: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def start(cmd: list[str], url: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start a server with its output in a file (an unread pipe fills up and stalls the server)."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
     wait_until_up(url, proc)
     return proc
 
@@ -138,7 +140,7 @@ def bench_box(seconds: int, folder: Path) -> tuple[dict[str, dict[int, Figures]]
     hamletbox = str(Path(sys.executable).with_name("hamletbox"))
     cmd = [hamletbox, "--config", str(settings), "web", "--host", "127.0.0.1", "--port", str(port)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("HAMLETBOX_")}
-    proc = start(cmd, base + "/", env)
+    proc = start(cmd, base + "/", env, folder / "web.log")
     try:
         home_gzip, _ = fetch(base + "/")
         sizes = transfer_sizes(base)
@@ -162,7 +164,7 @@ def bench_baseline(
     page.write_bytes(home_gzip)
     script = Path(__file__).with_name("static_server.py")
     cmd = [sys.executable, str(script), str(page), str(port)]
-    proc = start(cmd, f"http://127.0.0.1:{port}/", dict(os.environ))
+    proc = start(cmd, f"http://127.0.0.1:{port}/", dict(os.environ), folder / "baseline.log")
     try:
         figures = {c: run_wrk(f"http://127.0.0.1:{port}/", c, seconds) for c in CLIENTS}
         rss = peak_rss_mb(proc.pid)

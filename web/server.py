@@ -17,6 +17,7 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     from web import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines are start-up noise
     services = build(settings)
     app = create_app(settings, services)
     bind_host = host or settings.web.host
