@@ -11,8 +11,7 @@ from pathlib import Path
 from appliance import config
 from appliance.config import Settings, SettingsError
 from appliance.domain.catalog import CatalogError
-from appliance.pdf_layout import PosterError
-from appliance.store.migrate import MigrationError
+from appliance.errors import HamletBoxError
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -30,7 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, CatalogError) as exc:
         print(f"hamletbox: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (MigrationError, PosterError) as exc:
+    except HamletBoxError as exc:
         print(f"hamletbox: {exc}", file=sys.stderr)
         return EXIT_FAILED
 

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from appliance.errors import HamletBoxError
+
 if TYPE_CHECKING:
     from fpdf import FPDF
 
@@ -53,7 +55,7 @@ MONO_CANDIDATES = (
 )
 
 
-class PosterError(RuntimeError):
+class PosterError(HamletBoxError):
     """A poster cannot be made on this machine; the message says what to install."""
 
 

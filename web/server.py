@@ -3,34 +3,63 @@
 from __future__ import annotations
 
 import logging
+import socket
 
 from appliance.config import Settings
+from appliance.errors import HamletBoxError
 from appliance.services import build
 
 log = logging.getLogger("hamletbox.web")
 
 
+class ListenError(HamletBoxError):
+    """The address to serve on cannot be taken (in use, not ours, no permission)."""
+
+
 def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
-    """Build the services, then serve until the process is stopped."""
-    from waitress import serve as waitress_serve
+    """Build the services, take the address, then serve until the process is stopped."""
+    from waitress import create_server
 
     from web import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines are start-up noise
-    services = build(settings)
-    app = create_app(settings, services)
     bind_host = host or settings.web.host
     bind_port = port or settings.web.port
-    log.info("serving on http://%s:%d/", bind_host, bind_port)
+    services = build(settings)
     try:
-        waitress_serve(
+        app = create_app(settings, services)
+        server = create_server(
             app,
-            host=bind_host,
-            port=bind_port,
+            sockets=[_listen(bind_host, bind_port)],
             threads=settings.web.threads,
             ident="hamletbox",
             clear_untrusted_proxy_headers=True,
         )
+        log.info("serving on http://%s:%d/", bind_host, bind_port)
+        server.run()
     finally:
         services.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the listening socket ourselves: a refused bind is reported plainly and leaks nothing."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise _cannot_listen(host, port, exc) from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise _cannot_listen(host, port, exc) from None
+    return sock
+
+
+def _cannot_listen(host: str, port: int, exc: OSError) -> ListenError:
+    return ListenError(
+        f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+        " / không mở được cổng (đang có chương trình khác dùng?)"
+    )

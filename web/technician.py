@@ -12,7 +12,7 @@ from io import BytesIO
 from flask import Blueprint, Response, abort, render_template, request, send_file
 
 from appliance.pdf_layout import PosterError
-from web.context import catalog, settings
+from web.context import catalog, services, settings
 
 bp = Blueprint("technician", __name__, url_prefix="/tech")
 LANGS = ("vi", "en")
@@ -53,7 +53,11 @@ def _cannot_print(exc: PosterError) -> Response:
 
 @bp.get("/posters")
 def posters() -> str:
-    return render_template("technician/posters.html", procedures=catalog().procedures)
+    return render_template(
+        "technician/posters.html",
+        procedures=catalog().procedures,
+        catalog_problem=services().catalog.problem,
+    )
 
 
 @bp.get("/posters/hotspot.pdf")

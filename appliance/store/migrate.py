@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import Connection, Engine
 
+from appliance.errors import HamletBoxError
+
 if TYPE_CHECKING:  # Alembic is imported when used: commands that never migrate start faster.
     from alembic.config import Config
 
@@ -25,7 +27,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
 MIGRATION_BUSY_TIMEOUT_MS = 120_000
 
 
-class MigrationError(RuntimeError):
+class MigrationError(HamletBoxError):
     """The migrated database failed a check; the transaction was rolled back."""
 
 

@@ -128,3 +128,17 @@ def test_data_dir_is_private(settings: config.Settings) -> None:
     settings.data_dir.mkdir(mode=0o755)
     config.prepare_data_dir(settings)
     assert stat.S_IMODE(settings.data_dir.stat().st_mode) == 0o700
+
+
+def test_web_on_a_taken_port_says_so(
+    settings_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = main(["--config", str(settings_file), "web", "--port", str(port)])
+    assert code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err

@@ -104,3 +104,22 @@ def test_missing_font_is_explained(
     response = client.get("/tech/posters/hotspot.pdf")
     assert response.status_code == 503
     assert "fonts-dejavu-core" in response.get_data(as_text=True)
+
+
+def test_refused_catalog_override_is_shown_to_the_technician(tmp_path: Path) -> None:
+    from appliance import config
+    from appliance.services import build
+    from tests.conftest import write_settings
+
+    broken = tmp_path / "catalog.toml"
+    broken.write_text("version = 1\n[[procedures]]\ncode = 'x'\n", encoding="utf-8")
+    path = write_settings(tmp_path, f'\n[catalog]\noverride = "{broken}"\n')
+    services = build(config.load(path, environ={}))
+    try:
+        client = create_app(services.settings, services).test_client()
+        html = client.get("/tech/posters").get_data(as_text=True)
+        assert "Tệp danh mục của xã bị từ chối" in html
+        assert str(broken) in html
+        assert "Đăng ký khai sinh" in html  # the built-in catalog still serves
+    finally:
+        services.close()
