@@ -23,7 +23,8 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     from web import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines are start-up noise
+    for noisy in ("alembic", "fontTools"):  # INFO lines at every start or every poster
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     bind_host = host or settings.web.host
     bind_port = port or settings.web.port
     services = build(settings)
