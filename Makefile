@@ -6,9 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # Debian packages the tests and the demo need: the browser for the UI tests, the font for posters,
-# zbar for the ID-card reader, poppler to read rendered posters back in tests.
-APT_PACKAGES := chromium fonts-dejavu-core libzbar0 poppler-utils
-BENCH_PACKAGES := wrk
+# zbar for the ID-card reader, poppler and tesseract to read rendered PDFs and pages back in tests.
+APT_PACKAGES := chromium fonts-dejavu-core libzbar0 poppler-utils tesseract-ocr tesseract-ocr-vie
+BENCH_PACKAGES := wrk tesseract-ocr tesseract-ocr-vie
 
 .PHONY: demo test lint typecheck unit system bench translations clean
 
@@ -30,6 +30,8 @@ unit: $(STAMP)
 bench: system $(STAMP)
 	@$(MAKE) --no-print-directory system APT_PACKAGES="$(BENCH_PACKAGES)"
 	$(BIN)/python bench/web.py
+	$(BIN)/python bench/qr.py
+	$(BIN)/python bench/pages.py
 
 # Recompile the translations after editing web/translations/*/LC_MESSAGES/messages.po.
 translations: $(STAMP)

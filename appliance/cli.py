@@ -73,11 +73,70 @@ def _parser() -> argparse.ArgumentParser:
     hot.add_argument("-o", "--output", type=Path, required=True)
     hot.set_defaults(handler=_poster_hotspot)
 
+    _intake_commands(sub)
+
     demo = sub.add_parser("demo", help="run the whole box with simulated hardware and sample data")
     demo.add_argument("--dir", type=Path, default=Path(".demo"))
     demo.add_argument("--port", type=int, default=8080)
     demo.set_defaults(handler=_demo)
     return parser
+
+
+def _intake_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Commands of the station's intake: ID cards, page scans, accounts, dossiers."""
+    idc = sub.add_parser("id", help="citizen ID cards").add_subparsers(metavar="ACTION")
+    read = idc.add_parser("read", help="decode the QR of ID-card photos; one JSON line each")
+    read.add_argument("images", nargs="+", type=Path)
+    read.set_defaults(handler=_id_read)
+
+    scan = sub.add_parser("scan", help="photos of papers -> one compact PDF")
+    scan.add_argument("images", nargs="+", type=Path)
+    scan.add_argument("-o", "--output", type=Path, required=True)
+    scan.add_argument("--mode", choices=("auto", "text", "color"), default="auto")
+    scan.set_defaults(handler=_scan)
+
+    user = sub.add_parser("user", help="station accounts").add_subparsers(metavar="ACTION")
+    add = user.add_parser("add", help="add a volunteer or technician account")
+    add.add_argument("name")
+    add.add_argument("--role", choices=("volunteer", "technician"), required=True)
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.set_defaults(handler=_user_add)
+
+    dossier = sub.add_parser("dossier", help="dossiers").add_subparsers(metavar="ACTION")
+    create = dossier.add_parser("create", help="create a queued dossier as the station would")
+    create.add_argument("--procedure", required=True)
+    who = create.add_mutually_exclusive_group(required=True)
+    who.add_argument("--id-qr", help="the text of the applicant's ID-card QR")
+    who.add_argument("--name", help="the applicant's full name, typed")
+    create.add_argument("--phone", required=True)
+    create.add_argument("--page", type=Path, nargs="+", default=[], help="photos of the papers")
+    create.add_argument("--consent", action="store_true", help="the resident agreed to the notice")
+    create.add_argument("--json", action="store_true")
+    create.set_defaults(handler=_dossier_create)
+
+
+def _id_read(args: argparse.Namespace) -> int:
+    from appliance.capture.idcard import read_command
+
+    return read_command(args.images)
+
+
+def _scan(args: argparse.Namespace) -> int:
+    from appliance.capture.pages import scan_command
+
+    return scan_command(args.images, args.output, args.mode)
+
+
+def _user_add(args: argparse.Namespace) -> int:
+    from appliance.accounts import add_user_command
+
+    return add_user_command(_settings(args), args.name, args.role, args.password_stdin)
+
+
+def _dossier_create(args: argparse.Namespace) -> int:
+    from appliance.intake import create_command
+
+    return create_command(_settings(args), args)
 
 
 def _settings(args: argparse.Namespace) -> Settings:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 import types
 import typing
@@ -80,6 +81,28 @@ class CatalogSettings:
 
 
 @dataclass(frozen=True)
+class CameraSettings:
+    backend: str = "none"  # none | folder | picamera2
+    folder: Path | None = None  # the folder backend's images, served in turn
+
+
+@dataclass(frozen=True)
+class GpioSettings:
+    pin_factory: str = "mock"  # mock (gpiozero's MockFactory) | native (gpiozero picks: lgpio)
+    shutter_pin: int | None = None  # BCM number of the station's shutter button
+
+
+@dataclass(frozen=True)
+class IntakeSettings:
+    receipt_prefix: str = "HB"  # the hamlet's prefix on receipt codes, e.g. "XB1"
+    max_image_mb: int = 15
+    max_dossier_mb: int = 80
+    retention_days: int = 90  # pages are purged this long after the result is handed over
+    printer: str = ""  # CUPS queue for receipts; empty: no printing
+    consent_version: str = "1"
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("/var/lib/hamletbox")
     runtime_dir: Path = Path("/run/hamletbox")
@@ -90,10 +113,17 @@ class Settings:
     portal: PortalSettings = PortalSettings()
     help: HelpSettings = HelpSettings()
     catalog: CatalogSettings = CatalogSettings()
+    camera: CameraSettings = CameraSettings()
+    gpio: GpioSettings = GpioSettings()
+    intake: IntakeSettings = IntakeSettings()
 
     @property
     def database_path(self) -> Path:
         return self.data_dir / "hamletbox.sqlite3"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
 
     @property
     def box_url(self) -> str:
@@ -218,10 +248,45 @@ def _validate(s: Settings) -> None:
         raise SettingsError(f"{where}: 'box.name' must not be empty")
     if s.hotspot.password and not 8 <= len(s.hotspot.password) <= 63:
         raise SettingsError(f"{where}: 'hotspot.password' must be 8 to 63 characters (WPA2)")
+    _validate_devices(s)
+    _validate_intake(s)
     try:
         parse_help_hours(s.help.hours)
     except ScheduleError as exc:
         raise SettingsError(f"{where}: 'help.hours': {exc}") from None
+
+
+CAMERA_BACKENDS = ("none", "folder", "picamera2")
+PIN_FACTORIES = ("mock", "native")
+_PREFIX = re.compile(r"^[A-Z0-9]{1,4}$")
+
+
+def _validate_devices(s: Settings) -> None:
+    where = s.source
+    if s.camera.backend not in CAMERA_BACKENDS:
+        raise SettingsError(
+            f"{where}: 'camera.backend' must be one of {', '.join(CAMERA_BACKENDS)}"
+        )
+    if s.camera.backend == "folder" and s.camera.folder is None:
+        raise SettingsError(f"{where}: 'camera.folder' is needed when camera.backend is folder")
+    if s.gpio.pin_factory not in PIN_FACTORIES:
+        raise SettingsError(
+            f"{where}: 'gpio.pin_factory' must be one of {', '.join(PIN_FACTORIES)}"
+        )
+    if s.gpio.shutter_pin is not None and not 0 <= s.gpio.shutter_pin <= 27:
+        raise SettingsError(f"{where}: 'gpio.shutter_pin' must be a BCM pin from 0 to 27")
+
+
+def _validate_intake(s: Settings) -> None:
+    where, intake = s.source, s.intake
+    if not _PREFIX.match(intake.receipt_prefix):
+        raise SettingsError(
+            f"{where}: 'intake.receipt_prefix' must be 1-4 capital letters or digits"
+        )
+    if not 1 <= intake.max_image_mb <= intake.max_dossier_mb:
+        raise SettingsError(f"{where}: 'intake.max_image_mb' must be from 1 to max_dossier_mb")
+    if intake.retention_days < 1:
+        raise SettingsError(f"{where}: 'intake.retention_days' must be at least 1")
 
 
 def effective(settings: Settings) -> dict[str, Any]:

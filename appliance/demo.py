@@ -1,4 +1,8 @@
-"""`hamletbox demo`: the whole box on one machine with sample settings and simulated hardware."""
+"""`hamletbox demo`: the whole box on one machine with sample settings and simulated hardware.
+
+Simulated hardware: a folder camera over generated photos (an ID card, then papers) and
+gpiozero's MockFactory for the pins. Sample accounts are created once and printed.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from pathlib import Path
 from appliance import config
 
 DEMO_SETTINGS = """\
-# Written by `hamletbox demo` when missing; edit freely, delete it to get the sample back.
+# Written by `hamletbox demo` at every start; copy it elsewhere to experiment.
 data_dir = "{data}"
 runtime_dir = "{run}"
 
@@ -33,24 +37,70 @@ port = {port}
 
 [help]
 hours = ["thu 08:00-11:00", "daily 19:00-21:00"]
+
+[camera]
+backend = "folder"
+folder = "{camera}"
+
+[gpio]
+pin_factory = "mock"
+shutter_pin = 17
+
+[intake]
+receipt_prefix = "XB1"
 """
+
+DEMO_ACCOUNTS = (
+    ("tinhnguyen", "volunteer", "demo-tinh-nguyen"),
+    ("kythuat", "technician", "demo-ky-thuat"),
+)
+
+
+def write_demo_settings(folder: Path, port: int) -> Path:
+    path = folder / "hamletbox.toml"
+    text = DEMO_SETTINGS.format(
+        data=folder / "data", run=folder / "run", camera=folder / "camera", port=port
+    )
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_camera_samples(camera: Path) -> None:
+    """The folder camera's photos: an ID card first (by name), then papers, some with a seal."""
+    if camera.is_dir() and any(camera.iterdir()):
+        return
+    from appliance.capture.images import encode_jpeg
+    from appliance.samples.cards import card_photo, sample_card_payload
+    from appliance.samples.documents import write_samples
+
+    camera.mkdir(parents=True, exist_ok=True)
+    card = card_photo(sample_card_payload(1))
+    (camera / "01-can-cuoc.jpg").write_bytes(encode_jpeg(card.image, quality=90))
+    write_samples(camera, count=3)
 
 
 def run_demo(folder: Path, port: int) -> int:
-    """Write the sample settings if missing, then run the web UI in the foreground."""
+    """Write the sample settings, photos and accounts, then run the web UI in the foreground."""
+    from appliance.accounts import ensure_user
+
     folder = folder.resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    settings_file = folder / "hamletbox.toml"
-    if not settings_file.exists():
-        text = DEMO_SETTINGS.format(data=folder / "data", run=folder / "run", port=port)
-        settings_file.write_text(text, encoding="utf-8")
-    settings = config.load(settings_file)
+    settings = config.load(write_demo_settings(folder, port))
+    write_camera_samples(folder / "camera")
+    for name, role, password in DEMO_ACCOUNTS:
+        ensure_user(settings, name, role, password)
     base = f"http://127.0.0.1:{port}"
+    accounts = "\n".join(
+        f"    {role:10} {name} / {password}" for name, role, password in DEMO_ACCOUNTS
+    )
     print(
-        f"\nHamlet Box demo — settings in {settings_file}\n"
+        f"\nHamlet Box demo — settings in {folder / 'hamletbox.toml'}\n"
         f"  resident UI (open at a phone size):  {base}/\n"
         f"  captive-portal welcome:              {base}/portal\n"
-        f"  posters (technician, localhost):     {base}/tech/posters\n"
+        f"  station (volunteers):                {base}/station\n"
+        f"  posters (technicians):               {base}/tech/posters\n"
+        f"  sample accounts (name / password):\n{accounts}\n"
+        f"  the station camera serves the photos in {folder / 'camera'} in turn\n"
         "Stop with Ctrl-C.\n",
         flush=True,
     )

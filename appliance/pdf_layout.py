@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 PT = 25.4 / 72  # millimetres in a typographic point
 LEADING = 1.22  # line height as a multiple of the font size
 PAGE_W, PAGE_H, MARGIN = 210.0, 297.0, 12.0
+A5_W, A5_H = 148.0, 210.0  # receipts: half an A4 sheet, as one-stop slips are printed
 CONTENT_W = PAGE_W - 2 * MARGIN
 QUIET_ZONE = 4  # modules of white around a QR code, as the standard asks
 SCALES = (1.0, 0.92, 0.85, 0.78, 0.72, 0.66, 0.6)  # tried in turn until a text block fits
@@ -93,14 +94,21 @@ class Line:
 
 
 class Page:
-    """One A4 portrait page that text blocks and QR codes are placed on, in millimetres."""
+    """One portrait page (A4, or (width, height) in mm such as A5 for receipts) that text blocks
+    and QR codes are placed on, in millimetres."""
 
-    def __init__(self, title: str, lang: str, fonts: FontFiles | None = None) -> None:
+    def __init__(
+        self,
+        title: str,
+        lang: str,
+        fonts: FontFiles | None = None,
+        paper: str | tuple[float, float] = "A4",
+    ) -> None:
         from fpdf import FPDF
 
         fonts = fonts or find_fonts()
         mono = _first_installed(MONO_CANDIDATES) or fonts
-        pdf = FPDF(orientation="P", unit="mm", format="A4")
+        pdf = FPDF(orientation="P", unit="mm", format=paper)
         pdf.set_auto_page_break(False)
         pdf.set_margins(MARGIN, MARGIN, MARGIN)
         pdf.c_margin = 0

@@ -1,19 +1,28 @@
 """Composition root: builds everything a process needs from its settings.
 
-This is the only place that decides between real and fake hardware (later issues add devices here).
+This is the only place that decides between real and fake hardware. A device that does not come
+up (no camera on the ribbon, a pin another program holds) is logged and left out: residents can
+still browse, start dossiers and look up their status without the station's camera.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from appliance.capture.camera import Camera, open_camera
 from appliance.catalog_source import CatalogSource
 from appliance.config import Settings, prepare_data_dir
+from appliance.hardware.gpio import Shutter, pin_factory
 from appliance.store import migrate
+from appliance.store.blobs import BlobStore
 from appliance.store.db import make_engine, make_sessions
+
+log = logging.getLogger("hamletbox.services")
 
 
 @dataclass
@@ -22,19 +31,59 @@ class Services:
     engine: Engine
     sessions: sessionmaker[Session]
     catalog: CatalogSource
+    blobs: BlobStore
+    camera: Camera | None = None
+    shutter: Shutter | None = None
+    pin_factory: Any | None = None  # gpiozero's MockFactory in mock mode (tests press its pins)
 
     def close(self) -> None:
-        self.engine.dispose()
+        """Let go of the devices first (another process may want the camera), then the store."""
+        try:
+            if self.shutter is not None:
+                self.shutter.close()
+            if self.pin_factory is not None:
+                self.pin_factory.close()
+            if self.camera is not None:
+                self.camera.close()
+        finally:
+            self.engine.dispose()
 
 
-def build(settings: Settings) -> Services:
-    """Prepare the data dir, bring the store to the current schema, and wire the services."""
+def build(settings: Settings, *, devices: bool = True) -> Services:
+    """Prepare the data dir, bring the store to the current schema, and wire the services.
+
+    `devices=False` is for processes that do not own the station's hardware (the relay, one-off
+    commands): only one process may hold the camera and the pins.
+    """
     prepare_data_dir(settings)
     engine = make_engine(settings.database_path)
     migrate.upgrade(engine)
-    return Services(
+    services = Services(
         settings=settings,
         engine=engine,
         sessions=make_sessions(engine),
         catalog=CatalogSource(settings.catalog.override),
+        blobs=BlobStore(settings.blob_dir),
     )
+    if devices:
+        services.camera = open_camera(settings)
+        _open_pins(services, settings)
+    return services
+
+
+def _open_pins(services: Services, settings: Settings) -> None:
+    """The pin factory and the shutter button, when a shutter pin is set."""
+    pin = settings.gpio.shutter_pin
+    if pin is None:
+        return
+    try:
+        services.pin_factory = pin_factory(settings.gpio.pin_factory)
+        services.shutter = Shutter(pin, services.pin_factory)
+    except Exception as exc:
+        log.warning(
+            "shutter button on GPIO %d did not open, going on without it / "
+            "không dùng được nút chụp, hộp vẫn chạy tiếp: %s: %s",
+            pin,
+            type(exc).__name__,
+            exc,
+        )

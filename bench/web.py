@@ -125,12 +125,11 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def write_settings(folder: Path, port: int) -> Path:
-    from appliance.demo import DEMO_SETTINGS
+    """The demo's settings and simulated devices: the box as `make demo` runs it."""
+    from appliance.demo import write_camera_samples, write_demo_settings
 
-    path = folder / "hamletbox.toml"
-    text = DEMO_SETTINGS.format(data=folder / "data", run=folder / "run", port=port)
-    path.write_text(text, encoding="utf-8")
-    return path
+    write_camera_samples(folder / "camera")
+    return write_demo_settings(folder, port)
 
 
 def bench_box(seconds: int, folder: Path) -> tuple[dict[str, dict[int, Figures]], float, bytes]:

@@ -15,7 +15,25 @@ from flask import Flask
 from appliance.config import Settings
 from appliance.domain.catalog import ICONS
 from appliance.services import Services
-from web import assets, context, errors, fastpath, i18n, pages, portal, resident, technician
+from web import (
+    assets,
+    auth,
+    camera,
+    context,
+    csrf,
+    errors,
+    fastpath,
+    i18n,
+    lookup,
+    pages,
+    portal,
+    receipt,
+    resident,
+    selfservice,
+    selfservice_papers,
+    station,
+    technician,
+)
 from web.compress import compress_response
 from web.headers import security_headers
 from web.sessions import LazySessions
@@ -41,7 +59,15 @@ def create_app(settings: Settings, services: Services) -> Flask:
 
     app.register_blueprint(resident.bp)
     portal.init_app(app, settings)
+    csrf.init_app(app)
+    auth.init_app(app)
     app.register_blueprint(technician.bp)
+    app.register_blueprint(camera.bp)
+    station.init_app(app, services)
+    app.register_blueprint(selfservice.bp)
+    app.register_blueprint(selfservice_papers.bp)
+    app.register_blueprint(receipt.bp)
+    app.register_blueprint(lookup.bp)
 
     app.after_request(compress_response)
     app.after_request(security_headers)

@@ -15,8 +15,7 @@ from werkzeug.wrappers import Response
 
 from appliance.config import Settings
 from web.captive import AcceptedClients, box_hosts, host_name
-from web.context import catalog, settings
-from web.pages import cached_page
+from web.context import settings
 
 EXTENSION = "hamletbox.portal"
 APPLE_SUCCESS = "<HTML><HEAD><TITLE>Success</TITLE></HEAD><BODY>Success</BODY></HTML>"
@@ -104,11 +103,9 @@ def windows_redirect() -> Response:
 
 @bp.get("/portal")
 def welcome() -> Response:
-    return cached_page(catalog(), _render_welcome)
-
-
-def _render_welcome() -> str:
-    return render_template("portal.html", address=settings().hotspot.address)
+    """Rendered for each phone, never from the page cache: its form carries the session's token."""
+    html = render_template("portal.html", address=settings().hotspot.address)
+    return _no_store(Response(html, mimetype="text/html"))
 
 
 @bp.post("/portal/accept")

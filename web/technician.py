@@ -1,48 +1,23 @@
-"""The technician's pages: printable posters for now; technician login arrives with a later issue.
+"""The technician's pages: printable posters for now.
 
-Until that login exists, these pages answer only requests from the box itself (loopback): a phone on
-the hotspot must not read the Wi-Fi password off a poster page or make the box render PDFs for it.
+Only a logged-in technician gets in: a phone on the hotspot must not read the Wi-Fi password off a
+poster page or make the box render PDFs for it. Routes added here later are covered too.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from io import BytesIO
 
 from flask import Blueprint, Response, abort, render_template, request, send_file
 
 from appliance.pdf_layout import PosterError
+from web.auth import protect
 from web.context import catalog, services, settings
 
 bp = Blueprint("technician", __name__, url_prefix="/tech")
+protect(bp, "technician")
 LANGS = ("vi", "en")
 PDF = "application/pdf"
-LOCAL_ONLY = (
-    "Trang kỹ thuật chỉ mở được trên chính Hamlet Box (localhost) cho đến khi có đăng nhập "
-    "cho kỹ thuật viên.\n"
-    "The technician pages open only on the Hamlet Box itself (localhost) until technician "
-    "login arrives.\n"
-)
-
-
-def is_loopback(address: str | None) -> bool:
-    """127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 addresses; anything unreadable is not."""
-    try:
-        ip = ipaddress.ip_address(address or "")
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped.is_loopback
-    return ip.is_loopback
-
-
-@bp.before_request
-def _local_only() -> Response | None:
-    if is_loopback(request.remote_addr):
-        return None
-    response = Response(LOCAL_ONLY, status=403, mimetype="text/plain")
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.errorhandler(PosterError)

@@ -108,15 +108,21 @@ class Dossier(Base):
         CheckConstraint(
             "(consent_at IS NULL) = (consent_text_version IS NULL)", name="consent_recorded"
         ),
+        # A draft is filled in step by step; a submitted dossier has its code and applicant.
+        CheckConstraint(
+            "status = 'draft' OR (receipt_code IS NOT NULL AND full_name IS NOT NULL)",
+            name="code_and_name_before_queue",
+        ),
         Index(None, "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True)  # the upstream's key for it
-    receipt_code: Mapped[str] = mapped_column(String(16), unique=True)  # what the resident holds
+    # What the resident holds; given on submitting, so a draft has none.
+    receipt_code: Mapped[str | None] = mapped_column(String(16), unique=True)
     procedure_code: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), server_default="draft")
-    full_name: Mapped[str] = mapped_column(String(200))
+    full_name: Mapped[str | None] = mapped_column(String(200))
     id_number: Mapped[str | None] = mapped_column(String(12))
     date_of_birth: Mapped[date | None]
     gender: Mapped[str | None] = mapped_column(String(8))
@@ -143,6 +149,10 @@ class Page(Base):
             "length(blob_sha256) = 64 AND blob_sha256 NOT GLOB '*[^0-9a-f]*'", name="blob_sha256"
         ),
         CheckConstraint("position >= 1 AND width > 0 AND height > 0 AND bytes > 0", name="sizes"),
+        CheckConstraint(
+            "length(source_sha256) = 64 AND source_sha256 NOT GLOB '*[^0-9a-f]*'",
+            name="source_sha256",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -155,6 +165,30 @@ class Page(Base):
     height: Mapped[int]
     bytes: Mapped[int]
     created_at: Mapped[datetime]
+    # While the dossier is a draft, the photo the page was cut from (a JPEG blob, never sent
+    # upstream) and how it was cut: turning or re-cropping starts again from the photo, not from
+    # the cleaned page, which lost detail. The purge deletes the photo once the dossier is sent.
+    source_sha256: Mapped[str | None] = mapped_column(String(64))
+    rotation: Mapped[int] = mapped_column(server_default=text("0"))  # clockwise, after flattening
+    # The page's corners in the photo (TL, TR, BR, BL) when found or set by hand; NULL: none found.
+    corners: Mapped[list[list[float]] | None] = mapped_column(JSON)
+
+
+class DossierPaper(Base):
+    """A dossier's state of one paper of its procedure's checklist, beyond its pages.
+
+    For now that is "the resident brings the original to the commune" instead of a photo. One row
+    per (dossier, paper) that has such a state; papers with only pages need no row.
+    """
+
+    __tablename__ = "dossier_papers"
+    __table_args__ = (UniqueConstraint("dossier_id", "paper_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"))
+    paper_name: Mapped[str] = mapped_column(String(200))  # the paper's Vietnamese catalog name
+    bring_original: Mapped[bool] = mapped_column(server_default=false())
+    updated_at: Mapped[datetime]
 
 
 class OutboxItem(Base):

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from tests.web.conftest import PHONE, parse, text
+from tests.web.test_auth import csrf_token_of
 from web.captive import MAX_CLIENTS, AcceptedClients, box_hosts, host_name
 from web.portal import EXTENSION, Portal
 
@@ -49,7 +50,9 @@ def probe(client: FlaskClient, host: str, path: str, address: str = PHONE) -> Te
 
 
 def accept(client: FlaskClient, address: str = PHONE) -> None:
-    response = client.post("/portal/accept", environ_base={"REMOTE_ADDR": address})
+    """Tap "Tiếp tục" on the welcome page, as that phone."""
+    data = {"csrf_token": csrf_token_of(client, "/portal")}
+    response = client.post("/portal/accept", data=data, environ_base={"REMOTE_ADDR": address})
     assert response.status_code == 303
     assert response.headers["Location"] == "/"
 
@@ -127,7 +130,8 @@ def test_welcome_page_in_english(phone: FlaskClient) -> None:
 
 
 def test_accept_then_home(phone: FlaskClient) -> None:
-    response = phone.post("/portal/accept", follow_redirects=True)
+    accept(phone)
+    response = phone.get("/")
     assert response.status_code == 200
     assert "Thủ tục hành chính" in text(response)
 

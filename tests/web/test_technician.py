@@ -1,4 +1,4 @@
-"""The technician's poster page: served to the box itself only, until technician login lands."""
+"""The technician's poster page: for a logged-in technician only."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from flask.testing import FlaskClient
 
 from appliance.pdf_layout import FontFiles
 from appliance.services import Services
+from tests.web.test_auth import add_user, log_in
 from web import create_app
-from web.technician import is_loopback
 
-OUTSIDER = {"REMOTE_ADDR": "10.42.0.23"}  # a phone on the hotspot
 URLS = ("/tech/posters", "/tech/posters/hotspot.pdf", "/tech/posters/procedure/1.001193.pdf")
 
 
@@ -23,8 +22,12 @@ def app(services: Services) -> Flask:
 
 
 @pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+def client(app: Flask, services: Services) -> FlaskClient:
+    """A technician, logged in."""
+    client = app.test_client()
+    add_user(services, "kt", "technician")
+    assert log_in(client, "kt").status_code == 303
+    return client
 
 
 def test_poster_page_lists_the_wifi_poster_and_every_procedure(client: FlaskClient) -> None:
@@ -62,38 +65,23 @@ def test_unknown_language_is_refused(client: FlaskClient) -> None:
 
 
 @pytest.mark.parametrize("url", URLS)
-def test_a_phone_on_the_hotspot_is_refused_with_a_reason(client: FlaskClient, url: str) -> None:
-    response = client.get(url, environ_base=OUTSIDER)
-    assert response.status_code == 403
-    text = response.get_data(as_text=True)
-    assert "chỉ mở được trên chính Hamlet Box" in text
-    assert "only on the Hamlet Box itself" in text
+@pytest.mark.parametrize("address", ["10.42.0.23", "127.0.0.1", "::1"])
+def test_without_a_login_nobody_gets_in(app: Flask, url: str, address: str) -> None:
+    """Not a phone on the hotspot, and no longer the box itself (loopback) either."""
+    response = app.test_client().get(url, environ_base={"REMOTE_ADDR": address})
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith("/login?next=/tech/posters")
     assert not response.data.startswith(b"%PDF")
 
 
-def test_ipv6_loopback_is_let_in(client: FlaskClient) -> None:
-    response = client.get("/tech/posters", environ_base={"REMOTE_ADDR": "::1"})
-    assert response.status_code == 200
-
-
-@pytest.mark.parametrize(
-    ("address", "local"),
-    [
-        ("127.0.0.1", True),
-        ("127.8.9.10", True),
-        ("::1", True),
-        ("::ffff:127.0.0.1", True),
-        ("10.42.0.23", False),
-        ("10.42.0.1", False),  # the box's own hotspot address is reachable by every phone
-        ("::ffff:10.42.0.23", False),
-        ("fe80::1", False),
-        ("", False),
-        (None, False),
-        ("not-an-address", False),
-    ],
-)
-def test_loopback_addresses(address: str | None, local: bool) -> None:
-    assert is_loopback(address) is local
+@pytest.mark.parametrize("url", URLS)
+def test_a_volunteer_is_refused(app: Flask, services: Services, url: str) -> None:
+    volunteer = app.test_client()
+    add_user(services, "lan", "volunteer")
+    log_in(volunteer, "lan")
+    response = volunteer.get(url)
+    assert response.status_code == 403
+    assert not response.data.startswith(b"%PDF")
 
 
 def test_missing_font_is_explained(
@@ -117,6 +105,8 @@ def test_refused_catalog_override_is_shown_to_the_technician(tmp_path: Path) -> 
     services = build(config.load(path, environ={}))
     try:
         client = create_app(services.settings, services).test_client()
+        add_user(services, "kt", "technician")
+        log_in(client, "kt")
         html = client.get("/tech/posters").get_data(as_text=True)
         assert "Tệp danh mục của xã bị từ chối" in html
         assert str(broken) in html
