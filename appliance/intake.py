@@ -138,6 +138,15 @@ class Intake:
         self._save_applicant(uuid, applicant, phone)
         return applicant
 
+    def dossier_pdf(self, uuid: str) -> bytes:
+        """The dossier's pages as one PDF in their order, the stored G4/JPEG data not re-encoded."""
+        from appliance.capture.pages import pdf_of
+
+        pages = sorted(self.get(uuid).pages, key=lambda page: page.position)
+        if not pages:
+            raise DossierError("no_pages", "Hồ sơ chưa có trang nào / The dossier has no pages yet")
+        return pdf_of([self._services.blobs.read(page.sha256) for page in pages])
+
     def set_phone(self, uuid: str, phone: str) -> str:
         number = normalize_vn_mobile(phone)
         self.repo.set_phone(uuid, number, self._clock())

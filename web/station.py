@@ -99,6 +99,19 @@ def dossier(uuid: str) -> str:
     return workspace.render(uuid)
 
 
+@bp.get("/d/<uuid>/ho-so.pdf")
+def dossier_pdf(uuid: str) -> Response:
+    """The papers as the commune will receive them: one PDF, pages in order."""
+    try:
+        pdf = intake().dossier_pdf(uuid)
+    except DossierError as exc:
+        abort(404, description=str(exc))
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Disposition"] = f'inline; filename="ho-so-{uuid[:8]}.pdf"'
+    return response
+
+
 @bp.get("/d/<uuid>/version")
 def version(uuid: str) -> Response:
     """What the workspace polls: a new page or a shutter press (e.g. one that failed) means

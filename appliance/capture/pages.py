@@ -31,6 +31,7 @@ __all__ = [
     "ProcessedPage",
     "assemble_pdf",
     "detect_corners",
+    "pdf_of",
     "process_page",
     "scan_command",
 ]
@@ -87,13 +88,18 @@ def process_page(
 
 
 def assemble_pdf(pages: Sequence[ProcessedPage]) -> bytes:
-    """One PDF with a page per image, each at its true printed size (from the image's dpi); the
-    G4 and JPEG data are copied in as they are. No dates: the same pages give the same bytes."""
+    """One PDF with a page per processed page; see pdf_of."""
+    return pdf_of([page.data for page in pages])
+
+
+def pdf_of(images: Sequence[bytes]) -> bytes:
+    """One PDF with a page per stored page image, each at its true printed size (from the image's
+    dpi); the G4 and JPEG data are copied in as they are. No dates: same pages, same bytes."""
     import img2pdf
 
-    if not pages:
+    if not images:
         raise ValueError("a PDF needs at least one page")
-    return cast(bytes, img2pdf.convert([page.data for page in pages], nodate=True))
+    return cast(bytes, img2pdf.convert(list(images), nodate=True))
 
 
 def scan_command(paths: list[Path], out: Path, mode: str) -> int:

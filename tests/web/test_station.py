@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -408,3 +409,23 @@ def test_a_resident_page_lists_paper_keys_the_station_uses(desk: Desk) -> None:
     for paper in procedure.papers:
         assert f'name="paper" value="{paper_key(paper)}"' in html
     assert procedure.name.en in html
+
+
+def test_the_dossier_pdf_copies_the_stored_pages_in_order(
+    desk: Desk, services: Services, tmp_path: Path
+) -> None:
+    url = desk.new_dossier()
+    assert desk.client.get(url + "/ho-so.pdf").status_code == 404  # no pages yet
+    desk.post(url + "/capture", paper=HOSPITAL)
+    desk.post(url + "/capture", paper=HOSPITAL)
+    pages = desk.record(url).pages
+    assert "/ho-so.pdf" in desk.page(url)
+    response = desk.client.get(url + "/ho-so.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    pdf = tmp_path / "ho-so.pdf"
+    pdf.write_bytes(response.get_data())
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
+    assert re.search(r"^Pages:\s+(\d+)$", info.stdout, re.M).group(1) == str(len(pages))  # type: ignore[union-attr]
+    listing = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True)
+    encodings = [line.split()[8] for line in listing.stdout.splitlines()[2:]]
+    assert encodings == [{"text": "ccitt", "color": "jpeg"}[p.mode] for p in pages]
