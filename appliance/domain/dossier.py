@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import random
 import re
+import typing
 import unicodedata
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -29,18 +30,7 @@ Status = Literal[
     "rejected",
     "withdrawn",
 ]
-STATUSES: tuple[Status, ...] = (
-    "draft",
-    "queued",
-    "sent",
-    "received",
-    "processing",
-    "needs_more",
-    "done",
-    "returned",
-    "rejected",
-    "withdrawn",
-)
+STATUSES: tuple[Status, ...] = typing.get_args(Status)
 # The moves the national one-stop rules allow: the box queues and sends; the commune receives,
 # asks for more papers (back to received once supplemented), refuses, or finishes; the volunteer
 # hands the result over. A resident may withdraw until the commune has finished.

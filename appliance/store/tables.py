@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from appliance.domain.dossier import STATUSES
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -37,18 +39,7 @@ NAMING_CONVENTION = {
 
 # The allowed values of the string "enums". The domain's status lifecycle decides which moves are
 # legal; the CHECK constraints only keep a typo or a stray write from storing a value nothing reads.
-DOSSIER_STATUSES = (
-    "draft",
-    "queued",
-    "sent",
-    "received",
-    "processing",
-    "needs_more",
-    "done",
-    "returned",
-    "rejected",
-    "withdrawn",
-)
+DOSSIER_STATUSES = STATUSES
 GENDERS = ("male", "female")
 CHANNELS = ("station", "phone")
 PAGE_MODES = ("text", "color")
