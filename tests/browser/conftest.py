@@ -14,10 +14,11 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 from tests.conftest import write_settings
 
@@ -30,7 +31,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-PHONE = {"width": 360, "height": 740}
+PHONE: ViewportSize = {"width": 360, "height": 740}
 
 pytestmark = pytest.mark.browser
 
@@ -41,25 +42,50 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def hamletbox_command(settings: Path) -> list[str]:
+    """The installed `hamletbox` of this virtualenv, with the given settings file."""
+    hamletbox = shutil.which("hamletbox", path=str(Path(sys.executable).parent)) or "hamletbox"
+    return [hamletbox, "--config", str(settings)]
+
+
+def clean_env() -> dict[str, str]:
+    """This environment without HAMLETBOX_* overrides, so the settings file alone decides."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("HAMLETBOX_")}
+
+
+@contextmanager
+def running_box(settings: Path, folder: Path) -> Iterator[str]:
+    """`hamletbox web` on a free loopback port until the block ends; yields its base URL."""
+    port = _free_port()
+    cmd = [*hamletbox_command(settings), "web", "--host", "127.0.0.1", "--port", str(port)]
+    log_path = folder / "web.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(cmd, env=clean_env(), stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait_for(base + "/", proc, log_path)
+            yield base
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+@contextmanager
+def new_tab(browser: Browser, viewport: ViewportSize) -> Iterator[Page]:
+    """A fresh browser context (no cookies) with one tab at the given screen size."""
+    context = browser.new_context(viewport=viewport, locale="vi-VN")
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
 @pytest.fixture(scope="session")
 def box_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start `hamletbox web` on a free loopback port; yield its base URL."""
+    """The box as residents meet it: sample settings, no camera."""
     folder = tmp_path_factory.mktemp("box")
-    port = _free_port()
-    settings = write_settings(folder)
-    hamletbox = shutil.which("hamletbox", path=str(Path(sys.executable).parent)) or "hamletbox"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HAMLETBOX_")}
-    cmd = [hamletbox, "--config", str(settings), "web", "--host", "127.0.0.1", "--port", str(port)]
-    log = (folder / "web.log").open("wb")
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for(base + "/", proc, folder / "web.log")
+    with running_box(write_settings(folder), folder) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
 
 
 def _wait_for(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
@@ -93,7 +119,5 @@ def browser(box_url: str) -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport=PHONE, locale="vi-VN")
-    tab = context.new_page()
-    yield tab
-    context.close()
+    with new_tab(browser, PHONE) as tab:
+        yield tab

@@ -8,34 +8,34 @@ account is made with `hamletbox user add --password-stdin`, as a technician woul
 from __future__ import annotations
 
 import io
-import os
 import re
-import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from appliance.samples.cards import Shot, card_photo, sample_card_payload
 from appliance.samples.documents import make_photo
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, _free_port, _wait_for
+from tests.browser.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    clean_env,
+    hamletbox_command,
+    new_tab,
+    running_box,
+)
 from tests.conftest import write_settings
 
 pytestmark = pytest.mark.browser
 
-TOUCHSCREEN = {"width": 1024, "height": 600}
+TOUCHSCREEN: ViewportSize = {"width": 1024, "height": 600}
 PASSWORD = "mat-khau-tram-1"
 FRAME = (1600, 1200)
 HOSPITAL = "Giấy chứng sinh (bệnh viện hoặc trạm y tế cấp)"
 CARD_SEED = 7
-
-
-def _hamletbox() -> str:
-    return shutil.which("hamletbox", path=str(Path(sys.executable).parent)) or "hamletbox"
 
 
 def _camera_folder(folder: Path) -> Path:
@@ -56,28 +56,17 @@ def station_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("station")
     camera = _camera_folder(folder / "camera")
     settings = write_settings(folder, f'\n[camera]\nbackend = "folder"\nfolder = "{camera}"\n')
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HAMLETBOX_")}
-    config = [_hamletbox(), "--config", str(settings)]
+    add_volunteer = ["user", "add", "vol", "--role", "volunteer", "--password-stdin"]
     subprocess.run(
-        [*config, "user", "add", "vol", "--role", "volunteer", "--password-stdin"],
+        [*hamletbox_command(settings), *add_volunteer],
         input=PASSWORD + "\n",
         text=True,
-        env=env,
+        env=clean_env(),
         check=True,
         capture_output=True,
     )
-    port = _free_port()
-    log = (folder / "web.log").open("wb")
-    cmd = [*config, "web", "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for(base + "/", proc, folder / "web.log")
+    with running_box(settings, folder) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture(scope="session")
@@ -92,10 +81,8 @@ def kiosk(browser: Browser) -> Iterator[Browser]:
 @pytest.fixture
 def screen(kiosk: Browser) -> Iterator[Page]:
     """The station's touchscreen."""
-    context = kiosk.new_context(viewport=TOUCHSCREEN, locale="vi-VN")
-    tab = context.new_page()
-    yield tab
-    context.close()
+    with new_tab(kiosk, TOUCHSCREEN) as tab:
+        yield tab
 
 
 def log_in(page: Page, station_url: str) -> None:
