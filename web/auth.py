@@ -51,6 +51,7 @@ from appliance.store.tables import ROLES
 from appliance.store.users import UserRecord, UserRepo
 from web.context import services
 from web.errors import error_page
+from web.headers import no_store
 from web.i18n import _, safe_next
 
 P = ParamSpec("P")
@@ -119,8 +120,7 @@ def refusal(*roles: str) -> Response | None:
     if user is None:
         target = request.full_path.rstrip("?") if request.method in ("GET", "HEAD") else None
         response = redirect(url_for("auth.login", next=target), 303)
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return no_store(response)
     if user.role in roles:
         return None
     return error_page(
@@ -176,7 +176,7 @@ def login() -> Response:
     throttle().succeeded(name)
     _log_in(record, request.form.get("password", ""))
     home = target if target != "/" and not target.startswith(NO_RETURN) else HOMES[record.role]
-    return _no_store(redirect(home, 303))
+    return no_store(redirect(home, 303))
 
 
 def _log_in(record: UserRecord, password: str) -> None:
@@ -195,7 +195,7 @@ def _log_in(record: UserRecord, password: str) -> None:
 def logout() -> Response:
     session.clear()
     g.auth_user = None
-    return _no_store(redirect(url_for("auth.login"), 303))
+    return no_store(redirect(url_for("auth.login"), 303))
 
 
 def _form(target: str, *, name: str = "", error: str | None = None) -> Response:
@@ -207,7 +207,7 @@ def _form(target: str, *, name: str = "", error: str | None = None) -> Response:
         user=current_user(),
         here=url_for("auth.login", next=target if target != "/" else None),
     )
-    return _no_store(Response(html, mimetype="text/html"))
+    return no_store(Response(html, mimetype="text/html"))
 
 
 def _too_many(wait: float) -> Response:
@@ -221,9 +221,4 @@ def _too_many(wait: float) -> Response:
         ),
     )
     response.headers["Retry-After"] = str(math.ceil(wait))
-    return response
-
-
-def _no_store(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
     return response

@@ -22,6 +22,7 @@ from appliance.capture.camera import Camera, CameraError
 from appliance.services import Services
 from web.auth import require_role
 from web.context import services
+from web.headers import no_store
 
 if TYPE_CHECKING:
     import numpy
@@ -70,8 +71,7 @@ def preview_jpg() -> Response:
     except CameraError as exc:
         return _text(503, str(exc))
     response = Response(encode_jpeg(frame, QUALITY), mimetype="image/jpeg")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store(response)
 
 
 @bp.get("/stream.mjpg")
@@ -89,8 +89,7 @@ def stream_mjpg() -> Response:
         content_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
         direct_passthrough=True,
     )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store(response)
 
 
 class MjpegStream:
@@ -146,5 +145,4 @@ def _part(jpeg: bytes) -> bytes:
 
 def _text(status: int, message: str) -> Response:
     response = Response(message + "\n", status=status, mimetype="text/plain")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store(response)

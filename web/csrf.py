@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
+from web.headers import no_store
 from web.i18n import safe_next
 
 FIELD = "csrf_token"
@@ -66,8 +67,7 @@ def expired_page() -> Response:
     """Most often the session ran out while a form stayed open: say so, and offer a fresh copy."""
     html = render_template("csrf_expired.html", back=_form_page())
     response = Response(html, status=400, mimetype="text/html")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store(response)
 
 
 def _form_page() -> str:
@@ -96,8 +96,7 @@ def _token_pages_stay_private(response: Response) -> Response:
     caching = response.headers.get("Cache-Control")
     if "ETag" in response.headers or (caching is not None and "no-store" not in caching):
         raise RuntimeError(f"{request.path}: a cached or cacheable page rendered csrf_field()")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store(response)
 
 
 def init_app(app: Flask) -> None:

@@ -6,6 +6,7 @@ from flask import Flask, make_response, render_template
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
+from web.headers import no_store
 from web.i18n import _
 
 
@@ -13,8 +14,7 @@ def error_page(status: int, title: str, message: str, *, search: bool = False) -
     """An error page; `search` adds the search box (for pages that were not found)."""
     html = render_template("error.html", title=title, message=message, search=search)
     response = make_response(html, status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store(response)
 
 
 def _http_error(exc: HTTPException) -> Response:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from werkzeug.wrappers import Response
+
+AnyResponse = TypeVar("AnyResponse", bound=Response)  # Flask's or Werkzeug's, kept as given
 
 SECURITY_HEADERS = (
     (
@@ -39,4 +43,10 @@ def allow_own_scripts(response: Response) -> Response:
     """An after_request hook for a blueprint whose pages load scripts from /static: only the
     box's own files may run, never an inline script (a name with <script> in it stays text)."""
     response.headers["Content-Security-Policy"] = OWN_SCRIPTS_CSP
+    return response
+
+
+def no_store(response: AnyResponse) -> AnyResponse:
+    """For answers that belong to one person or one moment: never kept by a browser or proxy."""
+    response.headers["Cache-Control"] = "no-store"
     return response

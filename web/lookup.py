@@ -23,6 +23,7 @@ from appliance.store.dossiers import StatusSummary
 from web import page_edit
 from web.context import catalog
 from web.errors import error_page
+from web.headers import no_store
 from web.i18n import _, current_lang
 from web.wording import said, status_label
 
@@ -90,8 +91,7 @@ def _page(
         result=_result(found) if found is not None else None,
     )
     response = Response(html, status=status, mimetype="text/html")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store(response)
 
 
 def _result(found: StatusSummary) -> dict[str, str]:

@@ -54,6 +54,7 @@ from appliance.domain.dossier import DossierError
 from appliance.intake import Intake
 from appliance.store.dossier_records import PageRecord
 from web.context import services
+from web.headers import no_store
 
 THUMB_PX, LARGE_PX, SOURCE_PX = 320, 1280, 1280
 QUALITY = 80
@@ -218,8 +219,7 @@ class _Edits:
 
     def _return(self, uuid: str, page: PageRecord) -> Response:
         response = redirect(f"{self._back(uuid)}#{paper_anchor(page.paper_name)}", 303)
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return no_store(response)
 
 
 def _move(uuid: str, page: PageRecord, step: int) -> None:

@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 from appliance.config import Settings
 from web.captive import AcceptedClients, box_hosts, host_name
 from web.context import settings
+from web.headers import no_store
 
 EXTENSION = "hamletbox.portal"
 APPLE_SUCCESS = "<HTML><HEAD><TITLE>Success</TITLE></HEAD><BODY>Success</BODY></HTML>"
@@ -57,24 +58,19 @@ def portal() -> Portal:
     return state
 
 
-def _no_store(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @bp.before_app_request
 def other_sites() -> Response | None:
     """A resident typed another site's name (it resolved to the box): show the box instead."""
     server_name = request.environ.get("SERVER_NAME", "")
     if request.path in PROBES or portal().is_box(request.host, server_name):
         return None
-    return _no_store(redirect(portal().home_url, 302))
+    return no_store(redirect(portal().home_url, 302))
 
 
 def _probe(online: Callable[[], Response]) -> Response:
     if portal().clients.is_accepted(request.remote_addr or ""):
-        return _no_store(online())
-    return _no_store(redirect(portal().welcome_url, 302))
+        return no_store(online())
+    return no_store(redirect(portal().welcome_url, 302))
 
 
 @bp.route("/generate_204")
@@ -105,10 +101,10 @@ def windows_redirect() -> Response:
 def welcome() -> Response:
     """Rendered for each phone, never from the page cache: its form carries the session's token."""
     html = render_template("portal.html", address=settings().hotspot.address)
-    return _no_store(Response(html, mimetype="text/html"))
+    return no_store(Response(html, mimetype="text/html"))
 
 
 @bp.post("/portal/accept")
 def accept() -> Response:
     portal().clients.accept(request.remote_addr or "")
-    return _no_store(redirect("/", 303))
+    return no_store(redirect("/", 303))

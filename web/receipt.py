@@ -24,6 +24,7 @@ from appliance.receipts import lookup_url
 from appliance.store.dossiers import DossierRecord
 from web import page_edit
 from web.context import catalog, settings
+from web.headers import no_store
 from web.i18n import _, current_lang
 from web.ownership import own_receipts
 
@@ -96,5 +97,4 @@ def qr_svg(text: str, title: str) -> Markup:
 
 
 def _private(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store(response)

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from appliance.domain.catalog import Catalog, Procedure
 from web.context import catalog
 from web.errors import error_page
+from web.headers import no_store
 from web.i18n import COOKIE, COOKIE_MAX_AGE, LANGS, _, safe_next
 from web.pages import cached_page
 
@@ -87,5 +88,4 @@ def set_lang(code: str) -> Response:
         abort(404)
     response = redirect(safe_next(request.args.get("next")), 303)
     response.set_cookie(COOKIE, code, max_age=COOKIE_MAX_AGE, httponly=True, samesite="Lax")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store(response)

@@ -24,6 +24,7 @@ from appliance.store.dossiers import DossierRecord
 from web import page_edit
 from web.context import catalog, settings
 from web.errors import error_page
+from web.headers import no_store
 from web.i18n import _, current_lang
 from web.ownership import add_draft, drop_draft, own_drafts, own_receipts, remember_receipt
 from web.wording import said
@@ -78,8 +79,7 @@ def screen(template: str, draft: Draft, step: int, status: int = 200, **values: 
         template, draft=draft, p=draft.procedure, step=step, steps=draft.steps, **values
     )
     response = Response(html, status=status, mimetype="text/html")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store(response)
 
 
 @bp.get("/<code>")
@@ -90,8 +90,7 @@ def start(code: str) -> Response:
     unfinished = [uuid for uuid, proc in own_drafts().items() if proc == procedure.code]
     html = render_template("selfservice/start.html", p=procedure, unfinished=unfinished[-1:])
     response = Response(html, mimetype="text/html")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store(response)
 
 
 @bp.post("/<code>")

@@ -23,7 +23,7 @@ from web import page_edit, station_shutter
 from web import station_workspace as workspace
 from web.auth import current_user, protect
 from web.context import catalog, services
-from web.headers import allow_own_scripts
+from web.headers import allow_own_scripts, no_store
 from web.ownership import remember_receipt
 from web.page_edit import intake, paper_anchor
 
@@ -91,7 +91,7 @@ def _drafts_only() -> Response | None:
     if found.receipt_code is None:
         abort(404)
     remember_receipt(found.receipt_code, uuid)  # a volunteer who reopens it may see the receipt
-    return workspace.no_store(redirect(RECEIPT_URL.format(code=found.receipt_code), 303))
+    return no_store(redirect(RECEIPT_URL.format(code=found.receipt_code), 303))
 
 
 @bp.get("/d/<uuid>")
@@ -107,9 +107,8 @@ def dossier_pdf(uuid: str) -> Response:
     except DossierError as exc:
         abort(404, description=str(exc))
     response = Response(pdf, mimetype="application/pdf")
-    response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Disposition"] = f'inline; filename="ho-so-{uuid[:8]}.pdf"'
-    return response
+    return no_store(response)
 
 
 @bp.get("/d/<uuid>/version")
@@ -119,8 +118,7 @@ def version(uuid: str) -> Response:
     found = workspace.found(uuid)
     armed = station_shutter.armed_shutter()
     response = jsonify(pages=len(found.pages), presses=armed.presses, status=found.status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store(response)
 
 
 @bp.post("/d/<uuid>/scan")
@@ -225,7 +223,7 @@ def submit(uuid: str) -> Response | tuple[str, int]:
     station_shutter.armed_shutter().disarm(uuid)
     workspace.pending(uuid, [])
     remember_receipt(done.receipt_code, uuid)  # this session may open the receipt page
-    return workspace.no_store(redirect(RECEIPT_URL.format(code=done.receipt_code), 303))
+    return no_store(redirect(RECEIPT_URL.format(code=done.receipt_code), 303))
 
 
 @bp.post("/d/<uuid>/discard")

@@ -20,6 +20,7 @@ from appliance.intake import notice
 from appliance.store.dossier_records import DossierRecord, PageRecord
 from web import station_shutter
 from web.context import catalog, services, settings
+from web.headers import no_store
 from web.i18n import current_lang
 from web.page_edit import intake
 from web.selfservice_papers import is_id_card
@@ -121,11 +122,6 @@ def pending(uuid: str, codes: list[str]) -> None:
 
 def back(uuid: str, anchor: str = "") -> Response:
     return no_store(redirect(url(uuid) + (f"#{anchor}" if anchor else ""), 303))
-
-
-def no_store(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def unconfirmed(uuid: str) -> bool:

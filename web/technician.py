@@ -13,6 +13,7 @@ from flask import Blueprint, Response, abort, render_template, request, send_fil
 from appliance.pdf_layout import PosterError
 from web.auth import protect
 from web.context import catalog, services, settings
+from web.headers import no_store
 
 bp = Blueprint("technician", __name__, url_prefix="/tech")
 protect(bp, "technician")
@@ -58,5 +59,4 @@ def procedure_pdf(code: str) -> Response:
 def _pdf(data: bytes, name: str) -> Response:
     """A download, never cached: the settings or the catalog may change between two prints."""
     response = send_file(BytesIO(data), mimetype=PDF, as_attachment=True, download_name=name)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store(response)
