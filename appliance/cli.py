@@ -7,11 +7,15 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from appliance import config
 from appliance.config import Settings, SettingsError
 from appliance.domain.catalog import CatalogError
 from appliance.errors import HamletBoxError
+
+if TYPE_CHECKING:
+    from upstream.settings import UpstreamSettings
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -74,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     hot.set_defaults(handler=_poster_hotspot)
 
     _intake_commands(sub)
+    _relay_commands(sub)
 
     demo = sub.add_parser("demo", help="run the whole box with simulated hardware and sample data")
     demo.add_argument("--dir", type=Path, default=Path(".demo"))
@@ -113,6 +118,93 @@ def _intake_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     create.add_argument("--consent", action="store_true", help="the resident agreed to the notice")
     create.add_argument("--json", action="store_true")
     create.set_defaults(handler=_dossier_create)
+
+
+def _relay_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The link to the commune: the relay daemon, enrolment, and the reference upstream server."""
+    relay = sub.add_parser("relay", help="store-and-forward dossiers to the commune's upstream")
+    relay.add_argument("--once", action="store_true", help="drain the queue, pull updates, exit")
+    relay.set_defaults(handler=_relay)
+
+    enroll = sub.add_parser("enroll", help="enroll this box with the upstream (one-time token)")
+    enroll.add_argument("--upstream", required=True, help="the upstream's URL")
+    enroll.add_argument("--token", required=True, help="the token the district gave for this box")
+    enroll.set_defaults(handler=_enroll)
+
+    up = sub.add_parser("upstream", help="the reference upstream server (commune and district)")
+    up.add_argument("--db", help="database URL (default: $HAMLETBOX_UPSTREAM_DB)")
+    actions = up.add_subparsers(metavar="ACTION")
+    serve = actions.add_parser("serve", help="serve the device API and the officers' inbox")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8090)
+    serve.add_argument("--threads", type=int, default=8)
+    serve.set_defaults(handler=_upstream_serve)
+    token = actions.add_parser("token", help="print a one-time enrolment token for a hamlet's box")
+    token.add_argument("--hamlet", required=True)
+    token.add_argument("--days", type=int, default=14, help="days the token stays valid")
+    token.set_defaults(handler=_upstream_token)
+    dump = actions.add_parser("dump", help="one JSON line per received dossier")
+    dump.set_defaults(handler=_upstream_dump)
+    officer = actions.add_parser("officer", help="officer accounts").add_subparsers(metavar="DO")
+    add = officer.add_parser("add", help="add a commune officer's account")
+    add.add_argument("name")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.set_defaults(handler=_upstream_officer_add)
+
+
+def _relay(args: argparse.Namespace) -> int:
+    from appliance.relay.daemon import run_command
+
+    return run_command(_settings(args), once=args.once)
+
+
+def _enroll(args: argparse.Namespace) -> int:
+    from appliance.relay.enroll import enroll_command
+
+    return enroll_command(_settings(args), args.upstream, args.token)
+
+
+def _upstream_settings(args: argparse.Namespace) -> UpstreamSettings:
+    import dataclasses
+
+    from upstream.settings import UpstreamSettingsError, from_env
+
+    try:
+        found = from_env()
+    except UpstreamSettingsError as exc:
+        raise SettingsError(str(exc)) from None
+    return dataclasses.replace(found, db_url=args.db) if args.db else found
+
+
+def _upstream_serve(args: argparse.Namespace) -> int:
+    from upstream.cli import serve
+
+    return serve(_upstream_settings(args), args.host, args.port, args.threads)
+
+
+def _upstream_token(args: argparse.Namespace) -> int:
+    from upstream.cli import new_token
+
+    return new_token(_upstream_settings(args), args.hamlet, args.days)
+
+
+def _upstream_dump(args: argparse.Namespace) -> int:
+    from upstream.cli import dump
+
+    return dump(_upstream_settings(args))
+
+
+def _upstream_officer_add(args: argparse.Namespace) -> int:
+    from upstream.cli import add_officer
+
+    from appliance.accounts import AccountError, read_password
+
+    settings = _upstream_settings(args)
+    try:
+        return add_officer(settings, args.name, read_password(args.password_stdin))
+    except AccountError as exc:
+        print(f"hamletbox: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
 
 
 def _id_read(args: argparse.Namespace) -> int:

@@ -17,13 +17,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from appliance.domain.schedule import HelpHour, ScheduleError, parse_help_hours
+from appliance.domain.schedule import (
+    HelpHour,
+    ScheduleError,
+    Window,
+    parse_help_hours,
+    parse_window,
+)
 
 DEFAULT_FILE = Path("/etc/hamletbox/hamletbox.toml")
 ENV_PREFIX = "HAMLETBOX_"
 # Short environment names for the settings people override most.
 ENV_ALIASES = {"HAMLETBOX_DATA": ("data_dir",), "HAMLETBOX_RUNTIME": ("runtime_dir",)}
 ENV_NOT_SETTINGS = {"HAMLETBOX_CONFIG"}
+# The upstream server is another program with its own variables (see upstream/settings.py).
+ENV_OTHER_PROGRAMS = ("HAMLETBOX_UPSTREAM_",)
 MASK = "********"
 
 
@@ -100,6 +108,21 @@ class IntakeSettings:
     retention_days: int = 90  # pages are purged this long after the result is handed over
     printer: str = ""  # CUPS queue for receipts; empty: no printing
     consent_version: str = "1"
+    min_free_mb: int = 200  # below this much free space, new dossiers are refused (the queue stays)
+
+
+@dataclass(frozen=True)
+class RelaySettings:
+    upstream_url: str = ""  # the commune's upstream, e.g. "https://motcua.example.vn"; empty: none
+    device_file: Path = Path("/etc/hamletbox/device.json")  # `hamletbox enroll` writes it, 0600
+    window: str = ""  # "22:00-06:00": send only then (local time); empty: at any time
+    max_kbps: int = 0  # upload cap in kilobits per second; 0: no cap
+    poll_seconds: int = 60  # how often to ask for the commune's decisions
+    heartbeat_seconds: int = 300
+    catalog_seconds: int = 3600
+    timeout_seconds: int = 30  # connect and each read
+    backoff_base_seconds: int = 5
+    backoff_cap_seconds: int = 900
 
 
 @dataclass(frozen=True)
@@ -116,6 +139,7 @@ class Settings:
     camera: CameraSettings = CameraSettings()
     gpio: GpioSettings = GpioSettings()
     intake: IntakeSettings = IntakeSettings()
+    relay: RelaySettings = RelaySettings()
 
     @property
     def database_path(self) -> Path:
@@ -133,6 +157,10 @@ class Settings:
     @property
     def help_hours(self) -> tuple[HelpHour, ...]:
         return parse_help_hours(self.help.hours)
+
+    @property
+    def sending_window(self) -> Window | None:
+        return parse_window(self.relay.window)
 
 
 def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -205,6 +233,8 @@ def _apply_env(settings: Settings, env: Mapping[str, str]) -> Settings:
     for var in sorted(env):
         if not var.startswith(ENV_PREFIX) or var in ENV_NOT_SETTINGS:
             continue
+        if var.startswith(ENV_OTHER_PROGRAMS):
+            continue
         keys = ENV_ALIASES.get(var) or tuple(var[len(ENV_PREFIX) :].lower().split("__"))
         settings = _replace_path(settings, keys, env[var], var)
     return settings
@@ -250,6 +280,7 @@ def _validate(s: Settings) -> None:
         raise SettingsError(f"{where}: 'hotspot.password' must be 8 to 63 characters (WPA2)")
     _validate_devices(s)
     _validate_intake(s)
+    _validate_relay(s)
     try:
         parse_help_hours(s.help.hours)
     except ScheduleError as exc:
@@ -285,8 +316,32 @@ def _validate_intake(s: Settings) -> None:
         )
     if not 1 <= intake.max_image_mb <= intake.max_dossier_mb:
         raise SettingsError(f"{where}: 'intake.max_image_mb' must be from 1 to max_dossier_mb")
+    if intake.min_free_mb < 0:
+        raise SettingsError(f"{where}: 'intake.min_free_mb' must be 0 or more")
     if intake.retention_days < 1:
         raise SettingsError(f"{where}: 'intake.retention_days' must be at least 1")
+
+
+def _validate_relay(s: Settings) -> None:
+    where, relay = s.source, s.relay
+    url = relay.upstream_url
+    if url and not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", url):
+        raise SettingsError(
+            f"{where}: 'relay.upstream_url' must be like https://host[:port][/path]"
+        )
+    try:
+        parse_window(relay.window)
+    except ScheduleError as exc:
+        raise SettingsError(f"{where}: 'relay.window': {exc}") from None
+    for key in ("poll_seconds", "heartbeat_seconds", "catalog_seconds", "timeout_seconds"):
+        if getattr(relay, key) < 1:
+            raise SettingsError(f"{where}: 'relay.{key}' must be at least 1")
+    if relay.max_kbps < 0:
+        raise SettingsError(f"{where}: 'relay.max_kbps' must be 0 (no cap) or more")
+    if not 1 <= relay.backoff_base_seconds <= relay.backoff_cap_seconds:
+        raise SettingsError(
+            f"{where}: 'relay.backoff_base_seconds' must be from 1 to backoff_cap_seconds"
+        )
 
 
 def effective(settings: Settings) -> dict[str, Any]:

@@ -75,3 +75,41 @@ def _days(text: str, line: str) -> tuple[int, ...]:
             raise ScheduleError(f"'{line}': a day range must run forwards, like mon-fri")
         days.update(range(a, b + 1))
     return tuple(sorted(days))
+
+
+@dataclass(frozen=True)
+class Window:
+    """A daily stretch of local time, such as "22:00-06:00" (it may run past midnight): when the
+    relay may send, for a commune that pays for its link by the hour or shares it by day."""
+
+    start: time
+    end: time
+
+    def contains(self, moment: time) -> bool:
+        if self.start < self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end
+
+    def seconds_until_open(self, moment: time) -> int:
+        """0 when open; otherwise the whole seconds until the window next opens."""
+        if self.contains(moment):
+            return 0
+        now = moment.hour * 3600 + moment.minute * 60 + moment.second
+        opens = self.start.hour * 3600 + self.start.minute * 60
+        return (opens - now) % 86400
+
+
+_WINDOW = re.compile(r"^\s*(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})\s*$")
+
+
+def parse_window(text: str) -> Window | None:
+    """None for an empty setting (send at any time); a ScheduleError for anything unreadable."""
+    if not text.strip():
+        return None
+    match = _WINDOW.match(text)
+    if not match:
+        raise ScheduleError(f"'{text}' is not like '22:00-06:00'")
+    start, end = _time(match["start"], text), _time(match["end"], text)
+    if start == end:
+        raise ScheduleError(f"'{text}': the start and the end must differ")
+    return Window(start, end)

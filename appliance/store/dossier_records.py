@@ -13,9 +13,9 @@ from typing import Any, Literal, cast
 
 from appliance.domain.catalog import Procedure
 from appliance.domain.dossier import Applicant, paper_key
+from appliance.domain.protocol import MANIFEST_VERSION
 from appliance.store.tables import Dossier, Page
 
-MANIFEST_VERSION = 1
 Corners = tuple[tuple[float, float], ...]  # TL, TR, BR, BL in the source photo's pixels
 
 

@@ -43,7 +43,9 @@ DOSSIER_STATUSES = STATUSES
 GENDERS = ("male", "female")
 CHANNELS = ("station", "phone")
 PAGE_MODES = ("text", "color")
-OUTBOX_STATES = ("pending", "in_flight", "delivered", "rejected")
+# rejected: the upstream refused it for good (too large, invalid); conflict: it holds a different
+# manifest under the same UUID. Neither is retried; both show on the technician page.
+OUTBOX_STATES = ("pending", "in_flight", "delivered", "rejected", "conflict")
 ROLES = ("volunteer", "technician")
 
 
@@ -127,6 +129,10 @@ class Dossier(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     submitted_at: Mapped[datetime | None]
+    # The commune's latest word: the date promised on the receipt slip, the papers asked for or
+    # the reason for a refusal. Set by the relay from the updates feed.
+    result_due: Mapped[date | None]
+    officer_note: Mapped[str | None] = mapped_column(Text)
 
 
 class Page(Base):
@@ -258,3 +264,14 @@ class Event(Base):
     payload: Mapped[dict[str, Any] | None]
     actor: Mapped[str | None] = mapped_column(String(64))  # "volunteer:lan", "relay", "resident"
     created_at: Mapped[datetime]
+
+
+class RelayState(Base):
+    """The relay's few durable facts (the updates cursor, the catalog's ETag): written only when
+    they change, never on a timer, so the SD card is spared."""
+
+    __tablename__ = "relay_state"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]

@@ -26,6 +26,7 @@ from appliance.accounts import (
 )
 from appliance.cli import main
 from appliance.config import Settings
+from appliance.domain import credentials
 from appliance.services import Services
 from appliance.store.users import UserRecord, UserRepo
 
@@ -93,7 +94,7 @@ def test_malformed_hashes_never_match(stored: str) -> None:
 
 def test_old_parameters_are_noticed(monkeypatch: pytest.MonkeyPatch) -> None:
     with monkeypatch.context() as weaker:
-        weaker.setattr(accounts, "SCRYPT_N", 2**12)
+        weaker.setattr(credentials, "SCRYPT_N", 2**12)
         old = hash_password(PASSWORD)
     assert verify_password(PASSWORD, old)
     assert needs_rehash(old)

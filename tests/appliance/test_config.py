@@ -55,6 +55,13 @@ def test_environment_overrides(settings_file: Path, tmp_path: Path) -> None:
         ("[portal]\nclient_hours = true\n", "'portal.client_hours' must be a whole number"),
         ("[catalog]\noverride = 3\n", "'catalog.override' must be a path"),
         ("[portal]\nclient_hours = 0\n", "'portal.client_hours'"),
+        ("[relay]\nupstream_url = 'ftp://x'\n", "'relay.upstream_url'"),
+        ("[relay]\nwindow = '22h-6h'\n", "'relay.window'"),
+        ("[relay]\nwindow = '22:00-22:00'\n", "'relay.window'"),
+        ("[relay]\npoll_seconds = 0\n", "'relay.poll_seconds'"),
+        ("[relay]\nbackoff_base_seconds = 50\nbackoff_cap_seconds = 10\n", "'relay.backoff"),
+        ("[relay]\nmax_kbps = -1\n", "'relay.max_kbps'"),
+        ("[intake]\nmin_free_mb = -5\n", "'intake.min_free_mb'"),
     ],
 )
 def test_bad_file_names_key_and_file(tmp_path: Path, extra: str, needle: str) -> None:
@@ -142,3 +149,11 @@ def test_web_on_a_taken_port_says_so(
         code = main(["--config", str(settings_file), "web", "--port", str(port)])
     assert code == 1
     assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def test_upstream_variables_are_not_box_settings(settings_file: Path) -> None:
+    """The upstream server's HAMLETBOX_UPSTREAM_* variables may share an environment with a box."""
+    env = {"HAMLETBOX_UPSTREAM_DB": "sqlite:///x.sqlite3", "HAMLETBOX_RELAY__WINDOW": "22:00-06:00"}
+    settings = config.load(settings_file, environ=env)
+    window = settings.sending_window
+    assert window is not None and window.start.hour == 22 and window.end.hour == 6

@@ -16,6 +16,7 @@ from werkzeug.test import TestResponse
 
 from appliance import accounts
 from appliance.accounts import LoginThrottle, hash_password, verify_password
+from appliance.domain import credentials
 from appliance.services import Services
 from appliance.store.tables import User
 from appliance.store.users import UserRepo
@@ -305,7 +306,7 @@ def test_login_upgrades_an_old_hash(
     phone: FlaskClient, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with monkeypatch.context() as weaker:
-        weaker.setattr(accounts, "SCRYPT_N", 2**12)
+        weaker.setattr(credentials, "SCRYPT_N", 2**12)
         add_user(services, "kt", "technician")
     repo = UserRepo(services.sessions)
     old = repo.get("kt")

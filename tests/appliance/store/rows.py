@@ -44,7 +44,7 @@ def fill(engine: Engine) -> None:
     metadata = MetaData()
     metadata.reflect(engine)
     inspector = inspect(engine)
-    ids: dict[str, list[int]] = {}
+    ids: dict[str, list[Any]] = {}
     for table in metadata.sorted_tables:
         if table.name in SKIPPED_TABLES:
             continue
@@ -88,8 +88,9 @@ def _insert(
     table: Table,
     row: int,
     enums: dict[str, tuple[str, ...]],
-    ids: dict[str, list[int]],
-) -> int:
+    ids: dict[str, list[Any]],
+) -> Any:
+    """The new row's primary key: SQLite's rowid, or the key the row was given (a name)."""
     errors: list[str] = []
     for variant in range(VARIANTS):
         values = {
@@ -104,7 +105,7 @@ def _insert(
             errors.append(str(exc.orig))
             continue
         assert key is not None
-        return int(key[0])
+        return key[0]
     raise AssertionError(f"rows.py cannot make row {row} of {table.name}: {sorted(set(errors))}")
 
 
@@ -122,7 +123,7 @@ def _value(
     row: int,
     variant: int,
     enums: dict[str, tuple[str, ...]],
-    ids: dict[str, list[int]],
+    ids: dict[str, list[Any]],
 ) -> Any:
     if column.nullable and row % 2 == 0:
         return None
