@@ -195,9 +195,8 @@ def _upstream_dump(args: argparse.Namespace) -> int:
 
 
 def _upstream_officer_add(args: argparse.Namespace) -> int:
-    from upstream.cli import add_officer
-
     from appliance.accounts import AccountError, read_password
+    from upstream.cli import add_officer
 
     settings = _upstream_settings(args)
     try:
@@ -280,11 +279,11 @@ def _web(args: argparse.Namespace) -> int:
 
 
 def _poster_procedure(args: argparse.Namespace) -> int:
-    from appliance.catalog_source import CatalogSource
+    from appliance.catalog_source import for_settings
     from appliance.posters import procedure_poster
 
     settings = _settings(args)
-    catalog = CatalogSource(settings.catalog.override).current()
+    catalog = for_settings(settings).current()
     procedure = catalog.get(args.code)
     if procedure is None:
         print(

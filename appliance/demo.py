@@ -6,7 +6,9 @@ gpiozero's MockFactory for the pins. Sample accounts are created once and printe
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
+from types import FrameType
 
 from appliance import config
 
@@ -48,6 +50,14 @@ shutter_pin = 17
 
 [intake]
 receipt_prefix = "XB1"
+
+[relay]
+device_file = "{device}"
+poll_seconds = 5
+heartbeat_seconds = 30
+catalog_seconds = 300
+backoff_base_seconds = 2
+backoff_cap_seconds = 60
 """
 
 DEMO_ACCOUNTS = (
@@ -59,7 +69,11 @@ DEMO_ACCOUNTS = (
 def write_demo_settings(folder: Path, port: int) -> Path:
     path = folder / "hamletbox.toml"
     text = DEMO_SETTINGS.format(
-        data=folder / "data", run=folder / "run", camera=folder / "camera", port=port
+        data=folder / "data",
+        run=folder / "run",
+        camera=folder / "camera",
+        port=port,
+        device=folder / "device.json",
     )
     path.write_text(text, encoding="utf-8")
     return path
@@ -80,18 +94,44 @@ def write_camera_samples(camera: Path) -> None:
 
 
 def run_demo(folder: Path, port: int) -> int:
-    """Write the sample settings, photos and accounts, then run the web UI in the foreground."""
+    """Write the sample settings, photos and accounts, start the commune's upstream and the relay,
+    then run the web UI in the foreground until Ctrl-C."""
     from appliance.accounts import ensure_user
+    from appliance.demo_commune import DemoCommune
 
     folder = folder.resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    settings = config.load(write_demo_settings(folder, port))
+    config_file = write_demo_settings(folder, port)
+    settings = config.load(config_file)
     write_camera_samples(folder / "camera")
     for name, role, password in DEMO_ACCOUNTS:
         ensure_user(settings, name, role, password)
+    commune = DemoCommune(folder, settings, config_file, port + 10)
+    signal.signal(signal.SIGTERM, _interrupt)  # stopped by a service manager: same as Ctrl-C
+    try:
+        commune.start()
+        _print_welcome(folder, port, commune.url)
+        from web.server import serve
+
+        serve(settings, host="127.0.0.1", port=port)
+    except KeyboardInterrupt:
+        print("\nstopping the demo…", flush=True)
+    finally:
+        commune.stop()
+    return 0
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _print_welcome(folder: Path, port: int, upstream_url: str) -> None:
+    from appliance.demo_commune import DEMO_OFFICER
+
     base = f"http://127.0.0.1:{port}"
     accounts = "\n".join(
-        f"    {role:10} {name} / {password}" for name, role, password in DEMO_ACCOUNTS
+        f"    {role:10} {name} / {password}"
+        for name, role, password in (*DEMO_ACCOUNTS, (DEMO_OFFICER[0], "officer", DEMO_OFFICER[1]))
     )
     print(
         f"\nHamlet Box demo — settings in {folder / 'hamletbox.toml'}\n"
@@ -99,12 +139,11 @@ def run_demo(folder: Path, port: int) -> int:
         f"  captive-portal welcome:              {base}/portal\n"
         f"  station (volunteers):                {base}/station\n"
         f"  posters (technicians):               {base}/tech/posters\n"
+        f"  commune inbox (officers):            {upstream_url}/\n"
+        f"  fleet page (district):               {upstream_url}/thiet-bi\n"
         f"  sample accounts (name / password):\n{accounts}\n"
-        f"  the station camera serves the photos in {folder / 'camera'} in turn\n"
+        f"  the station camera serves the photos in {folder / 'camera'} in turn;\n"
+        "  the relay carries submitted dossiers to the commune inbox and brings decisions back.\n"
         "Stop with Ctrl-C.\n",
         flush=True,
     )
-    from web.server import serve
-
-    serve(settings, host="127.0.0.1", port=port)
-    return 0

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from appliance import catalog_source
 from appliance.capture.camera import Camera, open_camera
 from appliance.catalog_source import CatalogSource
 from appliance.config import Settings, prepare_data_dir
@@ -62,7 +63,7 @@ def build(settings: Settings, *, devices: bool = True) -> Services:
         settings=settings,
         engine=engine,
         sessions=make_sessions(engine),
-        catalog=CatalogSource(settings.catalog.override),
+        catalog=catalog_source.for_settings(settings),
         blobs=BlobStore(settings.blob_dir),
     )
     if devices:

@@ -8,7 +8,6 @@ file stops the server at start with the checker's message, rather than reaching 
 from __future__ import annotations
 
 import hashlib
-import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 from flask import current_app
 from flask.sansio.app import App
 
-from appliance.domain.catalog import Catalog, CatalogError, parse_catalog
+from appliance.domain.catalog import Catalog, CatalogError, read_catalog
 
 EXTENSION = "upstream.catalog"
 
@@ -33,15 +32,14 @@ class ServedCatalog:
 def load_catalog(path: Path | None) -> ServedCatalog:
     """The commune's file if given, else the built-in one; CatalogError says what is wrong."""
     builtin_data = resources.files("appliance").joinpath("data/catalog.toml").read_bytes()
-    builtin = parse_catalog(_toml(builtin_data, "built-in catalog.toml"), "built-in catalog.toml")
+    builtin = read_catalog(builtin_data, "built-in catalog.toml")
     if path is None:
         return _served(builtin_data, builtin)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise CatalogError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    commune = parse_catalog(_toml(data, str(path)), str(path), base=builtin)
-    return _served(data, builtin.merged(commune))
+    return _served(data, read_catalog(data, str(path), base=builtin))
 
 
 def install(app: App, path: Path | None) -> None:
@@ -56,12 +54,3 @@ def served_catalog() -> ServedCatalog:
 
 def _served(data: bytes, catalog: Catalog) -> ServedCatalog:
     return ServedCatalog(data, hashlib.sha256(data).hexdigest(), catalog)
-
-
-def _toml(data: bytes, source: str) -> dict[str, object]:
-    try:
-        return tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise CatalogError(f"{source}: is not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(f"{source}: is not valid TOML: {exc}") from None

@@ -11,7 +11,6 @@ module's callers and must start light.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
 
 from appliance.capture.pages_geometry import OUTPUT_DPI, Corners, detect_corners, output_size
+from appliance.files import write_atomically
 
 if TYPE_CHECKING:
     import numpy as np
@@ -119,7 +119,7 @@ def scan_command(paths: list[Path], out: Path, mode: str) -> int:
         print(f"{out}: không ghi tệp PDF / PDF not written", file=sys.stderr)
         return 1
     try:
-        _write_atomically(out, assemble_pdf(pages))
+        write_atomically(out, assemble_pdf(pages))
     except OSError as exc:
         print(f"{out}: không ghi được tệp / could not write the file: {exc}", file=sys.stderr)
         return 1
@@ -160,22 +160,3 @@ def _page_line(path: Path, page: ProcessedPage) -> dict[str, object]:
 
 def _emit(line: dict[str, object]) -> None:
     print(json.dumps(line, ensure_ascii=False), flush=True)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Temp file, fsync, rename, fsync the folder: a crash leaves the old file or the new one."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with tmp.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.replace(path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        raise
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)

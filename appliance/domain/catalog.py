@@ -6,6 +6,7 @@ Pure data and logic: the file is read in appliance/catalog_source.py and handed 
 from __future__ import annotations
 
 import dataclasses
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -125,6 +126,20 @@ def _search_doc(p: Procedure) -> Doc:
         middle=(*p.keywords, p.summary.vi, p.summary.en),
         low=papers,
     )
+
+
+def read_catalog(raw: bytes, source: str, *, base: Catalog | None = None) -> Catalog:
+    """A catalog file's bytes as a catalog; with `base`, the file is applied over it (a commune's
+    override). CatalogError names `source` for bytes that are not UTF-8 TOML."""
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise CatalogError(f"{source}: is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"{source}: is not valid TOML: {exc}") from None
+    if base is None:
+        return parse_catalog(data, source)
+    return base.merged(parse_catalog(data, source, base=base))
 
 
 def parse_catalog(data: Mapping[str, Any], source: str, *, base: Catalog | None = None) -> Catalog:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from appliance.config import Settings
 from appliance.errors import HamletBoxError
+from appliance.files import write_atomically
 
 CREDENTIAL_NAME = "device.json"
 
@@ -66,18 +67,11 @@ def load_credentials(
 
 def save_credentials(path: Path, creds: DeviceCredentials) -> None:
     """All or nothing, mode 0600: a power cut never leaves half a secret, nor a readable one."""
-    fd, tmp = _temp_beside(path)
+    data = json.dumps(asdict(creds), ensure_ascii=False, indent=2) + "\n"
+    _make_folder(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            os.fchmod(out.fileno(), 0o600)
-            json.dump(asdict(creds), out, ensure_ascii=False, indent=2)
-            out.write("\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        write_atomically(path, data.encode(), durable=True)  # mkstemp's 0600 from the start
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise _cannot_write(path, exc) from None
 
 
@@ -110,7 +104,15 @@ def _parse(path: Path, text: str) -> DeviceCredentials:
 
 
 def _temp_beside(path: Path) -> tuple[int, str]:
-    """A new 0600 file in the credentials' folder (made 0700 when missing), for an atomic rename."""
+    """A new 0600 file in the credentials' folder (made 0700 when missing)."""
+    _make_folder(path)
+    try:
+        return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise _cannot_write(path, exc) from None
+
+
+def _make_folder(path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, mode=0o700)
         path.parent.chmod(0o700)  # whatever the umask
@@ -118,18 +120,6 @@ def _temp_beside(path: Path) -> tuple[int, str]:
         pass
     except OSError as exc:
         raise _cannot_write(path, exc) from None
-    try:
-        return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise _cannot_write(path, exc) from None
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _cannot_write(path: Path, exc: OSError) -> CredentialsError:

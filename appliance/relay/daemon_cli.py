@@ -1,0 +1,140 @@
+"""`hamletbox relay`: the daemon under systemd, or `--once` to drain the queue from a terminal.
+
+Signals are handled here, not in the Relay class: SIGTERM and SIGINT ask it to stop after the
+request in flight. A box not yet enrolled waits (daemon) or says so plainly (`--once`).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+import time
+from collections import defaultdict
+
+from appliance.config import Settings
+from appliance.relay import systemd
+from appliance.relay.client import UpstreamClient
+from appliance.relay.credentials import DeviceCredentials, load_credentials, upstream_url
+from appliance.relay.daemon import DrainResult, Relay
+from appliance.relay.status_file import RelayStatus, StatusFile
+from appliance.services import Services, build
+from appliance.store.outbox_repo import Waiting
+
+log = logging.getLogger("hamletbox.relay")
+ENROLL_RECHECK_SECONDS = 60.0
+NOT_ENROLLED = (
+    "Hộp chưa đăng ký với xã: chạy `hamletbox enroll --upstream ĐỊA-CHỈ --token MÃ` / "
+    "This box is not enrolled: run `hamletbox enroll --upstream URL --token TOKEN`"
+)
+
+
+def run(settings: Settings, once: bool) -> int:
+    # Plain lines on stderr: journald adds the time and the unit.
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines at every start
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    services = build(settings, devices=False)
+    try:
+        if once:
+            return _once(settings, services, stopping)
+        creds = _wait_for_enrollment(settings, stopping)
+        if creds is not None:
+            client = _client(settings, creds)
+            try:
+                Relay(settings, services, client, stopping=stopping).run()
+            finally:
+                client.close()
+        return 0
+    finally:
+        services.close()
+
+
+def _client(settings: Settings, creds: DeviceCredentials) -> UpstreamClient:
+    relay = settings.relay
+    return UpstreamClient(
+        upstream_url(settings, creds),
+        creds.device_id,
+        creds.secret,
+        timeout=relay.timeout_seconds,
+        max_kbps=relay.max_kbps,
+    )
+
+
+def _once(settings: Settings, services: Services, stopping: threading.Event) -> int:
+    creds = load_credentials(settings)
+    if creds is None:
+        print(f"hamletbox: {NOT_ENROLLED}", file=sys.stderr)
+        return 1
+    client = _client(settings, creds)
+    try:
+        result = Relay(settings, services, client, stopping=stopping).drain()
+    finally:
+        client.close()
+    _report(result)
+    return result.exit_code
+
+
+def _report(result: DrainResult) -> None:
+    print(
+        f"đã gửi {result.delivered} mục, {result.rejected} bị từ chối, {result.conflicts} xung đột"
+        f" / delivered {result.delivered} items, {result.rejected} refused,"
+        f" {result.conflicts} conflicts"
+    )
+    for error in result.errors:
+        print(f"hamletbox: {error}", file=sys.stderr)
+    if result.revoked:
+        print(
+            "hamletbox: xã đã thu hồi đăng ký của hộp / the box's enrolment was revoked",
+            file=sys.stderr,
+        )
+    elif result.gave_up:
+        print(
+            "hamletbox: không liên lạc được với xã; còn chờ gửi / "
+            "the commune's upstream cannot be reached; still waiting:",
+            file=sys.stderr,
+        )
+    for line in waiting_lines(result.waiting):
+        print(f"  {line}", file=sys.stderr)
+
+
+def waiting_lines(items: list[Waiting]) -> list[str]:
+    """One line per dossier: its receipt code, what of it waits, and the last error."""
+    by_dossier: dict[str, list[Waiting]] = defaultdict(list)
+    for item in items:
+        by_dossier[item.receipt_code or item.key[:12]].append(item)
+    lines = []
+    for code, waiting in by_dossier.items():
+        pages = sum(item.kind == "blob" for item in waiting)
+        errors = [item.last_error for item in waiting if item.last_error]
+        last = f" — {errors[-1]}" if errors else ""
+        lines.append(f"{code}: {pages} trang + hồ sơ / {pages} pages + manifest{last}")
+    return lines
+
+
+def _wait_for_enrollment(settings: Settings, stopping: threading.Event) -> DeviceCredentials | None:
+    """The credentials once `hamletbox enroll` has written them, re-checked every minute;
+    None when stopped first. Meanwhile relay.json says "not_enrolled" and systemd is kept happy."""
+    status, checked = StatusFile(settings.runtime_dir), float("-inf")
+    watchdog = systemd.watchdog_interval()
+    told = False
+    while not stopping.is_set():
+        if time.monotonic() - checked >= ENROLL_RECHECK_SECONDS:
+            checked = time.monotonic()
+            creds = load_credentials(settings)
+            if creds is not None:
+                return creds
+            if not told:
+                log.warning(NOT_ENROLLED)
+                systemd.notify("READY=1")
+                told = True
+            status.publish(RelayStatus(uplink="not_enrolled", last_error=NOT_ENROLLED), time.time())
+        if watchdog is not None:
+            systemd.notify("WATCHDOG=1")
+        stopping.wait(min(ENROLL_RECHECK_SECONDS, watchdog or ENROLL_RECHECK_SECONDS))
+    return None
