@@ -8,10 +8,14 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomically(path: Path, data: bytes, *, durable: bool = True) -> None:
-    """Replace `path` with `data` in one rename. The new file is mode 0600 (mkstemp's). `durable`
-    also fsyncs the file and its folder, which a file on the SD card needs and a tmpfs does not."""
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def write_atomically(
+    path: Path, data: bytes, *, durable: bool = True, temp_prefix: str | None = None
+) -> None:
+    """Replace `path` with `data` in one rename; a failed write leaves no temp file. The new file is
+    mode 0600 (mkstemp's). `durable` also fsyncs the file and its folder, which a file on the SD
+    card needs and a tmpfs does not. `temp_prefix` names temp files a sweep may recognise."""
+    prefix = f".{path.name}." if temp_prefix is None else temp_prefix
+    fd, temp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)

@@ -3,6 +3,7 @@
 Every step checks its input before writing, so a refused step (an empty name, a phone number
 with letters) leaves what was saved untouched. Every refusal is a ValueError whose
 message reads "Vietnamese / English": DossierError, PhoneError, IdCardError, UploadError.
+New dossiers and new pages wait while the card is nearly full (StorageFullError).
 Photo processing (OpenCV) is imported only when a photo arrives: the web process starts light.
 """
 
@@ -30,6 +31,7 @@ from appliance.domain.dossier import (
 )
 from appliance.domain.phone import normalize_vn_mobile
 from appliance.intake_pages import NO_SOURCE, PageCutter
+from appliance.store.blobs import check_room, full_is_refused
 from appliance.store.dossier_records import Corners
 from appliance.store.dossiers import (
     DossierRecord,
@@ -92,7 +94,15 @@ class Intake:
         return found
 
     def start_draft(self, procedure_code: str, channel: str) -> str:
-        return self.repo.create_draft(self.procedure(procedure_code).code, channel, self._clock())
+        code = self.procedure(procedure_code).code
+        self._check_room()
+        with full_is_refused():
+            return self.repo.create_draft(code, channel, self._clock())
+
+    def _check_room(self) -> None:
+        """Refuse a new dossier or page below settings.intake.min_free_mb free on the data dir:
+        the space left keeps the dossiers already saved, and the queue, working."""
+        check_room(self.settings.data_dir, self.settings.intake.min_free_mb * MB)
 
     def get(self, uuid: str) -> DossierRecord:
         found = self.repo.get(uuid)
@@ -161,6 +171,7 @@ class Intake:
     def add_photo(self, uuid: str, paper_name: str, data: bytes, mode: Mode = "auto") -> PageRecord:
         """An uploaded photo (phone or file) as a new page of `paper_name`."""
         dossier = self._check_paper(uuid, paper_name)
+        self._check_room()
         added = self._cutter.cut(dossier, self._upload(data), mode)
         return self.repo.add_page(uuid, paper_name, added.meta, self._clock(), added.cut)
 
@@ -174,6 +185,7 @@ class Intake:
     ) -> PageRecord:
         """A camera frame (H×W×3 RGB) as a new page: flattened, cleaned, stored, then listed."""
         dossier = self._check_paper(uuid, paper_name)
+        self._check_room()
         added = self._cutter.cut(dossier, image, mode, corners)
         return self.repo.add_page(uuid, paper_name, added.meta, self._clock(), added.cut)
 
@@ -271,7 +283,8 @@ class Intake:
         submission = Submission(
             intake.consent_version, intake.receipt_prefix, self.settings.box.hamlet, actor
         )
-        code = self.repo.submit(uuid, procedure, submission, self._clock(), self._rng)
+        with full_is_refused():
+            code = self.repo.submit(uuid, procedure, submission, self._clock(), self._rng)
         if not intake.printer:
             return Submitted(code, False, None)
         return Submitted(code, *self._print(uuid, intake.printer))

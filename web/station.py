@@ -9,7 +9,7 @@ page with what was typed and every page already added. Volunteers and technician
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, jsonify, redirect, render_template, request
+from flask import Blueprint, Flask, abort, flash, jsonify, redirect, render_template, request
 from flask import url_for as flask_url_for
 from werkzeug.wrappers import Response
 
@@ -19,7 +19,8 @@ from appliance.domain.citizen_id import IdCardError
 from appliance.domain.dossier import DossierError, IncompleteError, paper_key
 from appliance.domain.phone import PhoneError
 from appliance.services import Services
-from web import page_edit, station_shutter
+from appliance.store.blobs import StorageFullError
+from web import page_edit, station_queue, station_shutter
 from web import station_workspace as workspace
 from web.auth import current_user, protect
 from web.context import catalog, services
@@ -30,6 +31,7 @@ from web.page_edit import intake, paper_anchor
 bp = Blueprint("station", __name__, url_prefix="/station")
 protect(bp, "volunteer", "technician")
 bp.after_request(allow_own_scripts)
+bp.register_blueprint(station_queue.bp)  # the relay's pages: /station/hang-doi, /station/ket-qua
 
 RECEIPT_URL = "/bien-nhan/{code}"  # the receipt page (web/receipt.py); volunteers may open any
 ChangeError = (DossierError, PhoneError, IdCardError, UploadError, CameraError)
@@ -67,6 +69,7 @@ def home() -> str:
         drafts=workspace.drafts(),
         camera=services().camera is not None,
         user=current_user(),
+        counts=station_queue.counts(),
     )
 
 
@@ -74,6 +77,9 @@ def home() -> str:
 def new() -> Response:
     try:
         uuid = intake().start_draft(request.form.get("procedure", ""), "station")
+    except StorageFullError as exc:
+        flash(str(exc), "problem")
+        return no_store(redirect(flask_url_for(".home"), 303))
     except DossierError:
         abort(404)
     return workspace.back(uuid)

@@ -1,4 +1,4 @@
-"""The technician's pages: printable posters for now.
+"""The technician's pages: printable posters, and what the relay stopped sending.
 
 Only a logged-in technician gets in: a phone on the hotspot must not read the Wi-Fi password off a
 poster page or make the box render PDFs for it. Routes added here later are covered too.
@@ -11,9 +11,11 @@ from io import BytesIO
 from flask import Blueprint, Response, abort, render_template, request, send_file
 
 from appliance.pdf_layout import PosterError
+from appliance.store.queue_view import QueueView
 from web.auth import protect
 from web.context import catalog, services, settings
 from web.headers import no_store
+from web.station_queue import clock
 
 bp = Blueprint("technician", __name__, url_prefix="/tech")
 protect(bp, "technician")
@@ -34,6 +36,13 @@ def posters() -> str:
         procedures=catalog().procedures,
         catalog_problem=services().catalog.problem,
     )
+
+
+@bp.get("/outbox")
+def outbox() -> str:
+    """Items the commune refused or holds differently: the relay never resends them itself."""
+    stuck = QueueView(services().sessions).stuck()
+    return render_template("technician/outbox.html", stuck=stuck, clock=clock)
 
 
 @bp.get("/posters/hotspot.pdf")

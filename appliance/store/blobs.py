@@ -4,21 +4,33 @@ A blob is on the card for good before any row refers to it: written to a tempora
 final directory, fsynced, renamed into place, and the directory fsynced, so a power cut leaves
 either the whole blob or nothing under its name. The name is the hash of the content, so no
 client-supplied name ever reaches a path, and storing the same content twice stores it once.
+A full card refuses the write with StorageFullError and leaves every stored blob as it was.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
-import os
 import re
-import tempfile
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from appliance.domain.dossier import DossierError
 from appliance.errors import HamletBoxError
+from appliance.files import fsync_dir, write_atomically
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 DIR_MODE = 0o700
 TEMP_PREFIX = ".tmp-"
+FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+STORAGE_FULL = (
+    "Bộ nhớ của hộp đã đầy; hồ sơ mới tạm dừng. Hồ sơ đã lưu vẫn an toàn và sẽ được gửi. / "
+    "The box's storage is full; new dossiers are paused. Dossiers already saved are safe "
+    "and will be sent."
+)
 
 
 class BlobError(HamletBoxError):
@@ -31,6 +43,39 @@ class BlobMissingError(BlobError):
 
 class BlobCorruptError(BlobError):
     """The stored file no longer has the content its name promises (a failing SD card)."""
+
+
+class StorageFullError(DossierError, HamletBoxError):
+    """No room for new papers: a refusal the pages show like any other (a DossierError), and a
+    one-line error for commands (a HamletBoxError)."""
+
+    def __init__(self) -> None:
+        super().__init__("storage_full", STORAGE_FULL)
+
+
+def check_room(path: Path, min_free_bytes: int) -> None:
+    """Refuse new work (StorageFullError) while the filesystem holding `path` has less free
+    space than `min_free_bytes`: what is left is for the dossiers already saved and the queue."""
+    if min_free_bytes > 0 and shutil.disk_usage(path).free < min_free_bytes:
+        raise StorageFullError()
+
+
+@contextmanager
+def full_is_refused() -> Iterator[None]:
+    """Turn "no space left" from a file write or from SQLite into StorageFullError."""
+    try:
+        yield
+    except Exception as exc:
+        if _no_space(exc):
+            raise StorageFullError() from exc
+        raise
+
+
+def _no_space(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return exc.errno in FULL_ERRNOS
+    orig = getattr(exc, "orig", None)  # the driver's error inside SQLAlchemy's
+    return isinstance(orig, sqlite3.Error) and orig.sqlite_errorcode == sqlite3.SQLITE_FULL
 
 
 class BlobStore:
@@ -56,19 +101,13 @@ class BlobStore:
         target = self.path(sha)
         if _intact(target, sha):
             return sha
-        folder = self._folder(target.parent)
-        fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temp_name, target)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
-        _fsync_dir(folder)
+        with full_is_refused():
+            self._write(target, data)
         return sha
+
+    def _write(self, target: Path, data: bytes) -> None:
+        self._folder(target.parent)
+        write_atomically(target, data, temp_prefix=TEMP_PREFIX)
 
     def read(self, sha: str) -> bytes:
         """The blob's bytes, checked against its hash."""
@@ -92,7 +131,7 @@ class BlobStore:
             if not path.is_dir():
                 path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
                 path.chmod(DIR_MODE)
-                _fsync_dir(path.parent)
+                fsync_dir(path.parent)
         return folder
 
 
@@ -102,12 +141,3 @@ def _intact(path: Path, sha: str) -> bool:
     except FileNotFoundError:
         return False
     return hashlib.sha256(data).hexdigest() == sha
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make renames and new entries in a directory survive a power cut."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

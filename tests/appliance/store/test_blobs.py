@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from appliance.store.blobs import BlobCorruptError, BlobMissingError, BlobStore
+from appliance.store.blobs import (
+    BlobCorruptError,
+    BlobMissingError,
+    BlobStore,
+    StorageFullError,
+)
 
 PAGE = b"%PDF-1.4 a page of a birth certificate\n"
 
@@ -110,7 +115,7 @@ def test_failed_write_leaves_no_temp_file(
             raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", full)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(StorageFullError, match="Bộ nhớ của hộp đã đầy"):
         store.put(PAGE)
     sha = hashlib.sha256(PAGE).hexdigest()
     assert list(store.path(sha).parent.iterdir()) == []
