@@ -68,6 +68,7 @@ _mtime = iter(range(1_700_000_000, 1_800_000_000, 10))
 
 def _write(path: Path, text: str) -> None:
     """Write and give the file a new modification time, as a later save by the clerk would."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     stamp = next(_mtime)
     os.utime(path, (stamp, stamp))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,50 +18,16 @@ from appliance.relay.client import UpstreamClient
 from appliance.services import Services, build
 from appliance.store.relay_repo import CATALOG, RelayRepo
 from tests.appliance.relay.helpers import FakeClient, at, enrolled_client, reply
+from tests.appliance.test_catalog_source import Clock, _procedure
+from tests.appliance.test_catalog_source import _write as write
 from tests.support.upstream_server import running_upstream
 from upstream.settings import UpstreamSettings
 
 NOW = at(1_760_000_000)
-PROCEDURE = """
-[[procedures]]
-code = "{code}"
-field = "ho-tich"
-name = {{ vi = "{name}" }}
-summary = {{ vi = "Một câu." }}
-time_limit = {{ vi = "Trong ngày." }}
-fee = {{ vi = "Miễn phí." }}
-legal_basis = []
-portal_url = "https://dichvucong.gov.vn/p/home/x.html?ma_thu_tuc={code}"
-steps = [{{ vi = "Đến nhà văn hóa thôn." }}]
-
-[[procedures.papers]]
-name = {{ vi = "Căn cước" }}
-required = true
-bring = "original"
-"""
 
 
 def commune_file(*procedures: tuple[str, str]) -> str:
-    return "version = 1\n" + "".join(PROCEDURE.format(code=c, name=n) for c, n in procedures)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
-_mtime = iter(range(1_700_000_000, 1_800_000_000, 10))
-
-
-def write(path: Path, text: str) -> None:
-    """Write with a new modification time, as a later save would have."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    stamp = next(_mtime)
-    os.utime(path, (stamp, stamp))
+    return "version = 1\n" + "".join(_procedure(c, n) for c, n in procedures)
 
 
 @pytest.fixture(scope="module")
