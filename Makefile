@@ -7,7 +7,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # Debian packages the tests and the demo need: the browser for the UI tests, the font for posters,
 # zbar for the ID-card reader, poppler and tesseract to read rendered PDFs and pages back in tests.
-APT_PACKAGES := chromium fonts-dejavu-core libzbar0 poppler-utils tesseract-ocr tesseract-ocr-vie
+# PostgreSQL is the upstream's production database: its tests start a private server of their own.
+APT_PACKAGES := chromium fonts-dejavu-core libzbar0 poppler-utils tesseract-ocr tesseract-ocr-vie \
+	postgresql
 BENCH_PACKAGES := wrk tesseract-ocr tesseract-ocr-vie
 
 .PHONY: demo test lint typecheck unit system bench translations clean
@@ -18,8 +20,8 @@ demo: system $(STAMP)
 test: system $(STAMP) lint typecheck unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check appliance web tests bench
-	$(BIN)/ruff format --check appliance web tests bench
+	$(BIN)/ruff check appliance web upstream tests bench
+	$(BIN)/ruff format --check appliance web upstream tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -32,6 +34,7 @@ bench: system $(STAMP)
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/qr.py
 	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/relay.py
 
 # Recompile the translations after editing web/translations/*/LC_MESSAGES/messages.po.
 translations: $(STAMP)

@@ -95,6 +95,7 @@ class Relay:
         self._due = {"updates": 0.0, "heartbeat": 0.0, "catalog": 0.0}  # clock() times
         self._held_until = 0.0  # no request before then: the link just failed, or revoked
         self._link_down = False
+        self._unanswered = 0  # requests in a row that got no answer at all
         self._revoked = False
         self._sending = False
 
@@ -250,10 +251,15 @@ class Relay:
         now = self._clock()
         self._revoked = outcome.action == "revoked"
         self._link_down = not answered
+        self._unanswered = 0 if answered else self._unanswered + 1
         if self._revoked:
             self._held_until = now + REVOKED_PAUSE
-        elif not answered:  # the link is down: nothing more until it may be back
-            self._held_until = now + self.settings.relay.backoff_base_seconds
+        elif self._unanswered >= 2:
+            # Twice in a row without an answer: the link is down, not one request unlucky (the
+            # failed item backs off by itself). Hold everything, longer each time, up to the cap.
+            relay = self.settings.relay
+            hold = relay.backoff_base_seconds * 2 ** (self._unanswered - 2)
+            self._held_until = now + min(relay.backoff_cap_seconds, hold)
         if outcome.action == "delivered":
             self.status.last_ok_at, self.status.last_error = now, None
         else:
