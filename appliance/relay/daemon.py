@@ -12,7 +12,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -77,11 +77,16 @@ class Relay:
         wait: Callable[[float], object] | None = None,
         stopping: threading.Event | None = None,
         environ: Mapping[str, str] | None = None,
+        extra_clients: Sequence[UpstreamClient] = (),
     ) -> None:
         """`wait(seconds)` pauses the loop (default: the stop Event's wait; tests pass one that
-        moves their clock); `environ` is where systemd's notify socket is looked up."""
+        moves their clock); `environ` is where systemd's notify socket is looked up.
+        `extra_clients`: more connections `drain()` sends on at once, so one slow answer does not
+        hold up the rest of a backlog."""
         self.settings = settings
         self.client = client
+        self._extra_clients = tuple(extra_clients)
+        self._lock = threading.Lock()  # the outcome bookkeeping, shared by drain()'s senders
         self.outbox = OutboxRepo(services.sessions, services.blobs)
         self.relay_repo = RelayRepo(services.sessions)
         self.status = RelayStatus()
@@ -162,32 +167,45 @@ class Relay:
         return result
 
     def _drain_round(self, result: DrainResult) -> tuple[bool, bool]:
-        """Send every item due now; whether any was tried, and whether any left the queue."""
-        attempted = settled = False
+        """Send every item due now, on every connection at once; whether any was tried, and
+        whether any left the queue. Claiming is safe for concurrent senders (outbox_repo)."""
+        tally = [False, False]  # attempted, settled
+        senders = [
+            threading.Thread(target=self._sender, args=(client, result, tally), daemon=True)
+            for client in self._extra_clients
+        ]
+        for sender in senders:
+            sender.start()
+        self._sender(self.client, result, tally)
+        for sender in senders:
+            sender.join()
+        return tally[0], tally[1]
+
+    def _sender(self, client: UpstreamClient, result: DrainResult, tally: list[bool]) -> None:
         while not self._stopping.is_set() and self._may_send():
-            outcome = self._send_one()
+            outcome = self._send_one(client)
             if outcome is None:
                 break
-            result.count(outcome)
-            attempted, settled = True, settled or outcome.action in SETTLED
+            with self._lock:
+                result.count(outcome)
+                tally[0], tally[1] = True, tally[1] or outcome.action in SETTLED
             if outcome.action == "revoked":
                 break
-        return attempted, settled
 
-    def _send_one(self) -> Outcome | None:
+    def _send_one(self, client: UpstreamClient | None = None) -> Outcome | None:
         claimed = self.outbox.claim_next(self._now())
         if claimed is None:
             self._sending = False
             return None
-        outcome = self._exchange(claimed.kind, lambda: self._put(claimed))
+        outcome = self._exchange(claimed.kind, lambda: self._put(claimed, client or self.client))
         self._record(claimed, outcome)
         return outcome
 
-    def _put(self, item: Claimed) -> Reply:
+    def _put(self, item: Claimed, client: UpstreamClient) -> Reply:
         if item.kind == "blob":
             assert item.data is not None  # claim_next reads every blob's bytes
-            return self.client.put_blob(item.key, item.data, str(item.payload["media_type"]))
-        return self.client.put_manifest(item.key, item.payload)
+            return client.put_blob(item.key, item.data, str(item.payload["media_type"]))
+        return client.put_manifest(item.key, item.payload)
 
     def _record(self, item: Claimed, outcome: Outcome) -> None:
         now, action, reason = self._now(), outcome.action, outcome.reason or ""
@@ -248,6 +266,10 @@ class Relay:
         return outcome
 
     def _note(self, outcome: Outcome, answered: bool) -> None:
+        with self._lock:
+            self._note_locked(outcome, answered)
+
+    def _note_locked(self, outcome: Outcome, answered: bool) -> None:
         now = self._clock()
         self._revoked = outcome.action == "revoked"
         self._link_down = not answered

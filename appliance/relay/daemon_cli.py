@@ -71,11 +71,15 @@ def _once(settings: Settings, services: Services, stopping: threading.Event) -> 
     if creds is None:
         print(f"hamletbox: {NOT_ENROLLED}", file=sys.stderr)
         return 1
-    client = _client(settings, creds)
+    # A backlog goes out on two connections, so a slow answer does not hold the rest up; one
+    # only under an upload cap, which is per connection.
+    clients = [_client(settings, creds) for _ in range(1 if settings.relay.max_kbps else 2)]
     try:
-        result = Relay(settings, services, client, stopping=stopping).drain()
+        relay = Relay(settings, services, clients[0], stopping=stopping, extra_clients=clients[1:])
+        result = relay.drain()
     finally:
-        client.close()
+        for client in clients:
+            client.close()
     _report(result)
     return result.exit_code
 
