@@ -28,7 +28,6 @@ from tests.support.upstream_server import (
     page_bytes,
     sample_manifest,
 )
-from upstream.settings import UpstreamSettings
 
 DEVICE_ID = "hb-test-device"
 SECRET = "s" * 43
@@ -460,14 +459,6 @@ class Recording(UpstreamClient):
         reply = super().exchange(method, target, body, headers)
         self.answers.append((reply.status, reply.error))
         return reply
-
-
-@pytest.fixture
-def upstream(tmp_path: Path) -> Iterator[UpstreamServer]:
-    server = UpstreamServer(UpstreamSettings(db_url=f"sqlite:///{tmp_path / 'up.sqlite3'}"))
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

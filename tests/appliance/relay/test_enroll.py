@@ -9,7 +9,6 @@ import socket
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,17 +18,8 @@ from appliance.relay.client import UpstreamClient, enroll
 from appliance.relay.credentials import load_credentials
 from tests.conftest import write_settings
 from tests.support.upstream_server import UpstreamServer, make_token
-from upstream.settings import UpstreamSettings
 
 HAMLET = "Thôn Xà Bang 1"
-
-
-@pytest.fixture
-def upstream(tmp_path: Path) -> Iterator[UpstreamServer]:
-    server = UpstreamServer(UpstreamSettings(db_url=f"sqlite:///{tmp_path / 'up.sqlite3'}"))
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
