@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from appliance.config import Settings
-from appliance.relay.client import UpstreamClient, software_version
+from appliance.relay.client import VERSION_MAX, UpstreamClient, software_version
 from appliance.relay.outbox import expect
 from appliance.store.outbox_repo import OutboxStats
 
 log = logging.getLogger(__name__)
-VERSION_MAX = 32
 MODEM_FILE = "modem.json"  # written by the modem code (issue 5): {"signal_dbm": -71}
 PROC_UPTIME = Path("/proc/uptime")
 
