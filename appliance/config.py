@@ -81,6 +81,9 @@ class PortalSettings:
 @dataclass(frozen=True)
 class HelpSettings:
     hours: tuple[str, ...] = ("thu 08:00-11:00", "daily 19:00-21:00")
+    slot_minutes: int = 30  # help hours are booked in slots this long
+    slot_capacity: int = 3  # residents one slot takes (one per volunteer at the station)
+    booking_days: int = 14  # how far ahead residents may book
 
 
 @dataclass(frozen=True)
@@ -116,13 +119,33 @@ class RelaySettings:
     upstream_url: str = ""  # the commune's upstream, e.g. "https://motcua.example.vn"; empty: none
     device_file: Path = Path("/etc/hamletbox/device.json")  # `hamletbox enroll` writes it, 0600
     window: str = ""  # "22:00-06:00": send only then (local time); empty: at any time
-    max_kbps: int = 0  # upload cap in kilobits per second; 0: no cap
+    max_kbps: int = 0  # upload cap in kilobits per second, per connection; 0: no cap
+    connections: int = 3  # requests in flight at once while a backlog drains; 1 under max_kbps
     poll_seconds: int = 60  # how often to ask for the commune's decisions
     heartbeat_seconds: int = 300
     catalog_seconds: int = 3600
     timeout_seconds: int = 30  # connect and each read
     backoff_base_seconds: int = 5
     backoff_cap_seconds: int = 900
+
+
+@dataclass(frozen=True)
+class ModemSettings:
+    url: str = ""  # pyserial URL or device: "/dev/ttyHAMLETMODEM", "rfc2217://…"; empty: no modem
+    baudrate: int = 115200
+    timeout_seconds: int = 10  # the longest wait for one answer (a send waits up to 6×)
+    status_seconds: int = 60  # how often the relay asks for SIM, registration and signal
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    enabled: bool = True  # false: nothing is queued (no modem, or the commune texts itself)
+    unaccented: bool = False  # send Vietnamese without diacritics: 160 characters a part, not 70
+    per_number_per_hour: int = 3  # more to one number waits for the next hour
+    retry_base_seconds: int = 60
+    retry_cap_seconds: int = 3600
+    give_up_hours: int = 72  # a message still unsent this long after it was due is dropped, logged
+    reminder_hours: int = 3  # a help-slot reminder goes this long before the slot
 
 
 @dataclass(frozen=True)
@@ -140,6 +163,8 @@ class Settings:
     gpio: GpioSettings = GpioSettings()
     intake: IntakeSettings = IntakeSettings()
     relay: RelaySettings = RelaySettings()
+    modem: ModemSettings = ModemSettings()
+    sms: SmsSettings = SmsSettings()
 
     @property
     def database_path(self) -> Path:
@@ -281,6 +306,7 @@ def _validate(s: Settings) -> None:
     _validate_devices(s)
     _validate_intake(s)
     _validate_relay(s)
+    _validate_help_and_sms(s)
     try:
         parse_help_hours(s.help.hours)
     except ScheduleError as exc:
@@ -289,6 +315,8 @@ def _validate(s: Settings) -> None:
 
 CAMERA_BACKENDS = ("none", "folder", "picamera2")
 PIN_FACTORIES = ("mock", "native")
+MAX_CONNECTIONS = 8
+BAUDRATES = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
 _PREFIX = re.compile(r"^[A-Z0-9]{1,4}$")
 
 
@@ -338,10 +366,39 @@ def _validate_relay(s: Settings) -> None:
             raise SettingsError(f"{where}: 'relay.{key}' must be at least 1")
     if relay.max_kbps < 0:
         raise SettingsError(f"{where}: 'relay.max_kbps' must be 0 (no cap) or more")
+    if not 1 <= relay.connections <= MAX_CONNECTIONS:
+        raise SettingsError(f"{where}: 'relay.connections' must be from 1 to {MAX_CONNECTIONS}")
     if not 1 <= relay.backoff_base_seconds <= relay.backoff_cap_seconds:
         raise SettingsError(
             f"{where}: 'relay.backoff_base_seconds' must be from 1 to backoff_cap_seconds"
         )
+
+
+def _validate_help_and_sms(s: Settings) -> None:
+    where, help_, modem, sms = s.source, s.help, s.modem, s.sms
+    if not 5 <= help_.slot_minutes <= 240:
+        raise SettingsError(f"{where}: 'help.slot_minutes' must be from 5 to 240")
+    if not 1 <= help_.slot_capacity <= 50:
+        raise SettingsError(f"{where}: 'help.slot_capacity' must be from 1 to 50")
+    if not 1 <= help_.booking_days <= 90:
+        raise SettingsError(f"{where}: 'help.booking_days' must be from 1 to 90")
+    if modem.baudrate not in BAUDRATES:
+        raise SettingsError(
+            f"{where}: 'modem.baudrate' must be one of {', '.join(map(str, BAUDRATES))}"
+        )
+    for key in ("timeout_seconds", "status_seconds"):
+        if getattr(modem, key) < 1:
+            raise SettingsError(f"{where}: 'modem.{key}' must be at least 1")
+    if sms.per_number_per_hour < 1:
+        raise SettingsError(f"{where}: 'sms.per_number_per_hour' must be at least 1")
+    if not 1 <= sms.retry_base_seconds <= sms.retry_cap_seconds:
+        raise SettingsError(
+            f"{where}: 'sms.retry_base_seconds' must be from 1 to retry_cap_seconds"
+        )
+    if sms.give_up_hours < 1:
+        raise SettingsError(f"{where}: 'sms.give_up_hours' must be at least 1")
+    if not 0 <= sms.reminder_hours <= 72:
+        raise SettingsError(f"{where}: 'sms.reminder_hours' must be from 0 (no reminder) to 72")
 
 
 def effective(settings: Settings) -> dict[str, Any]:

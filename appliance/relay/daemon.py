@@ -1,8 +1,10 @@
-"""The relay daemon: delivers the outbox one item at a time, pulls the commune's decisions, sends
-heartbeats and syncs the catalog, on an injected clock.
+"""The relay daemon: delivers the outbox, pulls the commune's decisions, sends heartbeats and
+syncs the catalog, on an injected clock.
 
-One thread does all the work; `stop()` only sets an Event, so a request in flight always finishes
-and its result is recorded before the loop ends. Waiting is on that Event in steps of at most a
+One thread does the chores; a backlog goes out on `relay.connections` connections at once (one
+sender thread each, in bursts of at most BURST_SECONDS between chores), so one slow answer does
+not hold the rest up. `stop()` only sets an Event, so a request in flight always finishes and its
+result is recorded before the loop ends. Waiting is on that Event in steps of at most a
 second, so the web's "send now" (next_attempt_at = now) is picked up within a second.
 """
 
@@ -33,6 +35,8 @@ STEP_SECONDS = 1.0  # the longest wait: "send now" is noticed within this
 SOON_SECONDS = 5.0  # after a manifest is delivered, ask for the commune's decisions this soon
 REVOKED_PAUSE = 3600.0  # a revoked box asks again this rarely (the district may undo it)
 GIVE_UP_ROUNDS = 3  # `--once`: rounds in a row that settled nothing while items wait
+BURST_SECONDS = 5.0  # run(): a backlog is sent on every connection this long between chores
+IDLE_POLL_SECONDS = 0.05  # drain(): how often an idle sender looks again while others send
 SETTLED = ("delivered", "reject", "conflict")  # an item that leaves the queue
 
 
@@ -103,6 +107,7 @@ class Relay:
         self._unanswered = 0  # requests in a row that got no answer at all
         self._revoked = False
         self._sending = False
+        self._in_flight = 0  # items claimed and not yet recorded, across drain()'s senders
 
     def stop(self) -> None:
         """Finish the request in flight, record it, and leave run() or drain()."""
@@ -128,7 +133,10 @@ class Relay:
         """One turn: send one due item, then whatever periodic exchange is due. True when an
         item was sent, so the loop goes on at once."""
         sent = False
-        if self._may_send():
+        if self._may_send() and self._extra_clients:
+            attempted, _ = self._drain_round(DrainResult(), self._clock() + BURST_SECONDS)
+            sent = attempted
+        elif self._may_send():
             sent = self._send_one() is not None
         else:
             self._sending = False
@@ -166,26 +174,36 @@ class Relay:
         self._publish(force=True)
         return result
 
-    def _drain_round(self, result: DrainResult) -> tuple[bool, bool]:
+    def _drain_round(self, result: DrainResult, until: float = float("inf")) -> tuple[bool, bool]:
         """Send every item due now, on every connection at once; whether any was tried, and
-        whether any left the queue. Claiming is safe for concurrent senders (outbox_repo)."""
+        whether any left the queue. Claiming is safe for concurrent senders (outbox_repo).
+        A sender with nothing due keeps watching while another's answer is awaited, since that
+        answer may free a manifest or a retry; the round ends when every sender is idle, or
+        once `until` (a clock() time) has passed and each has finished its request."""
         tally = [False, False]  # attempted, settled
         senders = [
-            threading.Thread(target=self._sender, args=(client, result, tally), daemon=True)
+            threading.Thread(target=self._sender, args=(client, result, tally, until), daemon=True)
             for client in self._extra_clients
         ]
         for sender in senders:
             sender.start()
-        self._sender(self.client, result, tally)
+        self._sender(self.client, result, tally, until)
         for sender in senders:
             sender.join()
         return tally[0], tally[1]
 
-    def _sender(self, client: UpstreamClient, result: DrainResult, tally: list[bool]) -> None:
-        while not self._stopping.is_set() and self._may_send():
+    def _sender(
+        self, client: UpstreamClient, result: DrainResult, tally: list[bool], until: float
+    ) -> None:
+        while self._may_send() and self._clock() < until:
             outcome = self._send_one(client)
             if outcome is None:
-                break
+                with self._lock:
+                    others_busy = self._in_flight > 0
+                if not others_busy:
+                    break
+                self._stopping.wait(IDLE_POLL_SECONDS)
+                continue
             with self._lock:
                 result.count(outcome)
                 tally[0], tally[1] = True, tally[1] or outcome.action in SETTLED
@@ -193,13 +211,21 @@ class Relay:
                 break
 
     def _send_one(self, client: UpstreamClient | None = None) -> Outcome | None:
-        claimed = self.outbox.claim_next(self._now())
-        if claimed is None:
-            self._sending = False
-            return None
-        outcome = self._exchange(claimed.kind, lambda: self._put(claimed, client or self.client))
-        self._record(claimed, outcome)
-        return outcome
+        with self._lock:  # counted before the claim, so an idle sender never misses it
+            self._in_flight += 1
+        try:
+            claimed = self.outbox.claim_next(self._now())
+            if claimed is None:
+                self._sending = False
+                return None
+            outcome = self._exchange(
+                claimed.kind, lambda: self._put(claimed, client or self.client)
+            )
+            self._record(claimed, outcome)
+            return outcome
+        finally:
+            with self._lock:
+                self._in_flight -= 1
 
     def _put(self, item: Claimed, client: UpstreamClient) -> Reply:
         if item.kind == "blob":

@@ -7,7 +7,6 @@ request in flight. A box not yet enrolled waits (daemon) or says so plainly (`--
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 import threading
 import time
@@ -20,6 +19,7 @@ from appliance.relay.credentials import DeviceCredentials, load_credentials, ups
 from appliance.relay.daemon import DrainResult, Relay
 from appliance.relay.status_file import RelayStatus, StatusFile
 from appliance.services import Services, build
+from appliance.stopping import stop_on_signals
 from appliance.store.outbox_repo import Waiting
 
 log = logging.getLogger("hamletbox.relay")
@@ -37,19 +37,21 @@ def run(settings: Settings, once: bool) -> int:
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines at every start
     stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.set())
+    stop_on_signals(stopping)
     services = build(settings, devices=False)
     try:
         if once:
             return _once(settings, services, stopping)
         creds = _wait_for_enrollment(settings, stopping)
         if creds is not None:
-            client = _client(settings, creds)
+            clients = _clients(settings, creds)
             try:
-                Relay(settings, services, client, stopping=stopping).run()
+                Relay(
+                    settings, services, clients[0], stopping=stopping, extra_clients=clients[1:]
+                ).run()
             finally:
-                client.close()
+                for client in clients:
+                    client.close()
         return 0
     finally:
         services.close()
@@ -66,14 +68,20 @@ def _client(settings: Settings, creds: DeviceCredentials) -> UpstreamClient:
     )
 
 
+def _clients(settings: Settings, creds: DeviceCredentials) -> list[UpstreamClient]:
+    """One client per connection: a backlog goes out on `relay.connections` at once, so one
+    slow answer does not hold the rest up; one only under an upload cap, which is per
+    connection. The first client also does the chores (updates, heartbeat, catalog)."""
+    count = 1 if settings.relay.max_kbps else settings.relay.connections
+    return [_client(settings, creds) for _ in range(count)]
+
+
 def _once(settings: Settings, services: Services, stopping: threading.Event) -> int:
     creds = load_credentials(settings)
     if creds is None:
         print(f"hamletbox: {NOT_ENROLLED}", file=sys.stderr)
         return 1
-    # A backlog goes out on two connections, so a slow answer does not hold the rest up; one
-    # only under an upload cap, which is per connection.
-    clients = [_client(settings, creds) for _ in range(1 if settings.relay.max_kbps else 2)]
+    clients = _clients(settings, creds)
     try:
         relay = Relay(settings, services, clients[0], stopping=stopping, extra_clients=clients[1:])
         result = relay.drain()

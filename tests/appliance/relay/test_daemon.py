@@ -397,3 +397,35 @@ def test_send_now_is_picked_up_within_a_second(
         relay.stop()
         runner.join(timeout=30)
     assert not runner.is_alive()
+
+
+@pytest.mark.parametrize("mode", ["drain", "run"])
+def test_one_slow_answer_does_not_hold_up_the_other_connections(
+    mode: str, box: Box, box_services: Services, client_for: Callable[..., Any]
+) -> None:
+    """While one connection waits on an answer (a stalled 3G link), the others send every other
+    item, the manifest of the other dossier included; the held page then completes its own."""
+    now = datetime.now(UTC)
+    held, free = queue_dossier(box_services, "held", now), queue_dossier(box_services, "free", now)
+    GatedClient.entered.clear()
+    GatedClient.gate.clear()
+    slow = client_for(box.settings, cls=GatedClient)
+    others = [client_for(box.settings), client_for(box.settings)]
+    relay = Relay(box.settings, box_services, others[0], extra_clients=[slow, others[1]])
+    runner = threading.Thread(target=relay.drain if mode == "drain" else relay.run)
+    runner.start()
+    try:
+        assert GatedClient.entered.wait(timeout=30)
+        # Every item but the held page and its dossier's manifest: 6 items, 4 sent meanwhile.
+        wait_for(lambda: [r.state for r in rows(box_services)].count("delivered") == 4)
+        assert dossier(box_services, free).status == "sent"
+        assert dossier(box_services, held).status == "queued"
+        GatedClient.gate.set()
+        wait_for(lambda: dossier(box_services, held).status == "sent")
+    finally:
+        GatedClient.gate.set()
+        if mode == "run":
+            relay.stop()
+        runner.join(timeout=60)
+    assert not runner.is_alive()
+    assert {r.state for r in rows(box_services)} == {"delivered"}
