@@ -79,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
 
     _intake_commands(sub)
     _relay_commands(sub)
+    _sms_commands(sub)
 
     demo = sub.add_parser("demo", help="run the whole box with simulated hardware and sample data")
     demo.add_argument("--dir", type=Path, default=Path(".demo"))
@@ -150,6 +151,33 @@ def _relay_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.add_argument("name")
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     add.set_defaults(handler=_upstream_officer_add)
+
+
+def _sms_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The GSM modem by hand: one SMS, or the SIM and signal."""
+    sms = sub.add_parser("sms", help="text messages through the GSM modem")
+    actions = sms.add_subparsers(metavar="ACTION")
+    modem_help = "pyserial URL or device (default: modem.url in the settings)"
+    send = actions.add_parser("send", help="send one SMS and print its message references")
+    send.add_argument("--to", required=True, help="Vietnamese mobile number")
+    send.add_argument("--text", required=True)
+    send.add_argument("--modem", help=modem_help)
+    send.set_defaults(handler=_sms_send)
+    status = actions.add_parser("status", help="SIM, registration and signal as JSON")
+    status.add_argument("--modem", help=modem_help)
+    status.set_defaults(handler=_sms_status)
+
+
+def _sms_send(args: argparse.Namespace) -> int:
+    from appliance.sms_cli import send_command
+
+    return send_command(_settings(args), args.modem, args.to, args.text)
+
+
+def _sms_status(args: argparse.Namespace) -> int:
+    from appliance.sms_cli import status_command
+
+    return status_command(_settings(args), args.modem)
 
 
 def _relay(args: argparse.Namespace) -> int:
