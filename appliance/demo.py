@@ -139,11 +139,13 @@ def _print_welcome(folder: Path, port: int, upstream_url: str) -> None:
         f"  captive-portal welcome:              {base}/portal\n"
         f"  station (volunteers):                {base}/station\n"
         f"  posters (technicians):               {base}/tech/posters\n"
+        f"  SMS to residents (technicians):      {base}/tech/sms/\n"
         f"  commune inbox (officers):            {upstream_url}/\n"
         f"  fleet page (district):               {upstream_url}/thiet-bi\n"
         f"  sample accounts (name / password):\n{accounts}\n"
         f"  the station camera serves the photos in {folder / 'camera'} in turn;\n"
         "  the relay carries submitted dossiers to the commune inbox and brings decisions back.\n"
+        "  the relay's modem is simulated: the SMS residents would get are listed on /tech/sms/.\n"
         "Stop with Ctrl-C.\n",
         flush=True,
     )

@@ -3,10 +3,13 @@
 `hamletbox demo` files dossiers at the box (web, in the foreground); the relay carries them to
 the upstream on the same machine, where the demo officer processes them; decisions flow back.
 The box is enrolled with a one-time token the first time, exactly as a technician would do it.
+The relay's GSM modem is the FakeModem over a pty, held by this (the demo's) process: the SMS the
+relay sends show on the technician's SMS page.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -16,6 +19,7 @@ from pathlib import Path
 
 from appliance.config import Settings
 from appliance.errors import HamletBoxError
+from appliance.hardware.fakes import FakeModem
 
 DEMO_OFFICER = ("canbo", "demo-can-bo")
 START_TIMEOUT_S = 30.0
@@ -38,13 +42,15 @@ class DemoCommune:
         self.db_url = f"sqlite:///{folder / 'upstream.sqlite3'}"
         self.url = f"http://127.0.0.1:{port}"
         self._children: list[subprocess.Popen[bytes]] = []
+        self.modem: FakeModem | None = None
 
     def start(self) -> None:
         upstream = self._spawn("upstream", "--db", self.db_url, "serve", "--port", str(self.port))
         _wait_listening(self.port, upstream, "upstream")
         self._ensure_officer()
         self._ensure_enrolled()
-        self._spawn("relay")
+        self.modem = FakeModem().start()
+        self._spawn("relay", env={"HAMLETBOX_MODEM__URL": self.modem.path})
 
     def stop(self) -> None:
         """The relay first (it finishes the request in flight), then the upstream."""
@@ -58,9 +64,13 @@ class DemoCommune:
                 child.kill()
                 child.wait()
         self._children.clear()
+        if self.modem is not None:  # after the relay, which holds its port
+            self.modem.stop()
+            self.modem = None
 
-    def _spawn(self, *args: str) -> subprocess.Popen[bytes]:
-        child = subprocess.Popen(_hamletbox("--config", str(self.config_file), *args))
+    def _spawn(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        environ = {**os.environ, **env} if env else None
+        child = subprocess.Popen(_hamletbox("--config", str(self.config_file), *args), env=environ)
         self._children.append(child)
         return child
 

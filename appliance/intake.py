@@ -271,8 +271,10 @@ class Intake:
     def discard(self, uuid: str) -> None:
         self.repo.delete_draft(uuid, self._clock())
 
-    def submit(self, uuid: str, consent: bool, actor: str = "resident") -> Submitted:
-        """Queue the dossier and print its receipt if a printer is set.
+    def submit(
+        self, uuid: str, consent: bool, actor: str = "resident", lang: str = "vi"
+    ) -> Submitted:
+        """Queue the dossier (its SMS in `lang`) and print its receipt if a printer is set.
 
         A printer that fails is logged and reported in the result: the dossier is queued.
         """
@@ -281,7 +283,7 @@ class Intake:
         procedure = self.procedure(self.get(uuid).procedure_code)
         intake = self.settings.intake
         submission = Submission(
-            intake.consent_version, intake.receipt_prefix, self.settings.box.hamlet, actor
+            intake.consent_version, intake.receipt_prefix, self.settings.box.hamlet, actor, lang
         )
         with full_is_refused():
             code = self.repo.submit(uuid, procedure, submission, self._clock(), self._rng)

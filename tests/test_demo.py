@@ -142,6 +142,20 @@ def _box_status(demo: Demo, uuid: str) -> tuple[str, str | None]:
     return row[0], row[1]
 
 
+def _sms_sent(demo: Demo, uuid: str, count: int) -> list[str] | None:
+    """The keys of the SMS sent for the dossier, once there are `count` of them."""
+    with sqlite3.connect(demo.folder / "data" / "hamletbox.sqlite3") as conn:
+        keys = [
+            key
+            for (key,) in conn.execute(
+                "SELECT json_extract(payload, '$.key') FROM events WHERE kind = 'sms_sent'"
+                " ORDER BY id"
+            )
+            if uuid in key
+        ]
+    return keys if len(keys) >= count else None
+
+
 class Officer:
     """The demo officer's browser, as plain HTTP with a cookie jar."""
 
@@ -197,6 +211,9 @@ def test_file_at_the_box_decide_at_the_commune(demo: Demo) -> None:
         log,
     )
     assert status == ("received", due)
+    # The relay's modem is the demo's FakeModem: the receipt and the decision went out by SMS.
+    keys = _eventually(lambda: _sms_sent(demo, filed["uuid"], 2), "the residents' SMS", log)
+    assert keys[0] == f"receipt:{filed['uuid']}" and keys[1].startswith(f"status:{filed['uuid']}")
 
 
 def test_ctrl_c_stops_the_relay_and_the_upstream(demo: Demo) -> None:

@@ -4,6 +4,7 @@ enrolment tokens still waiting to be used, per hamlet.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -41,10 +42,26 @@ class Box:
     modem_signal_dbm: int | None
     conflicts: int | None
     rejected: int | None
+    figures: Figures | None = None
 
     @property
     def stale(self) -> bool:
         return not self.revoked and (self.heard_ago_s is None or self.heard_ago_s > STALE_AFTER_S)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The hamlet's reports as the box summed them (docs/upstream-api.yaml, HeartbeatFigures);
+    None wherever a figure is missing or not of its shape."""
+
+    period_days: int | None
+    dossiers: int | None
+    by_status: tuple[tuple[str, int], ...]
+    median_days: float | None
+    within_24h: float | None  # a share, 0..1
+    ratings: int | None
+    satisfaction: float | None  # a share, 0..1
+    assistance: int | None
 
 
 @dataclass(frozen=True)
@@ -96,7 +113,43 @@ def _box(device: Device, beat: Heartbeat | None, now: float) -> Box:
         modem_signal_dbm=_whole(body, "modem_signal_dbm"),
         conflicts=_count(body, "conflicts"),
         rejected=_count(body, "rejected"),
+        figures=_figures(body.get("figures")),
     )
+
+
+def _figures(value: Any) -> Figures | None:
+    """A box may send none, an older or newer set, or something broken: each figure is read on
+    its own, and unknown keys are ignored."""
+    if not isinstance(value, dict):
+        return None
+    statuses = value.get("by_status")
+    by_status = tuple(
+        (status, count)
+        for status, count in (statuses.items() if isinstance(statuses, dict) else ())
+        if isinstance(status, str) and _is_count(count)
+    )
+    return Figures(
+        period_days=_count(value, "period_days"),
+        dossiers=_count(value, "dossiers"),
+        by_status=by_status,
+        median_days=_number(value, "median_days_to_result"),
+        within_24h=_share(value, "delivered_within_24h"),
+        ratings=_count(value, "ratings"),
+        satisfaction=_share(value, "satisfaction"),
+        assistance=_count(value, "assistance"),
+    )
+
+
+def _number(body: dict[str, Any], key: str) -> float | None:
+    value = body.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) and value >= 0 else None
+
+
+def _share(body: dict[str, Any], key: str) -> float | None:
+    value = _number(body, key)
+    return value if value is not None and value <= 1 else None
 
 
 def _whole(body: dict[str, Any], key: str) -> int | None:
@@ -106,8 +159,12 @@ def _whole(body: dict[str, Any], key: str) -> int | None:
 
 
 def _count(body: dict[str, Any], key: str) -> int | None:
-    value = _whole(body, key)
-    return value if value is not None and value >= 0 else None
+    value = body.get(key)
+    return value if _is_count(value) else None
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def tokens(now: float) -> list[Tokens]:

@@ -18,11 +18,13 @@ from appliance.services import Services
 from web import (
     assets,
     auth,
+    booking,
     camera,
     context,
     csrf,
     errors,
     fastpath,
+    feedback,
     i18n,
     lookup,
     pages,
@@ -31,6 +33,7 @@ from web import (
     resident,
     selfservice,
     selfservice_papers,
+    sms_admin,
     station,
     technician,
 )
@@ -68,6 +71,9 @@ def create_app(settings: Settings, services: Services) -> Flask:
     app.register_blueprint(selfservice_papers.bp)
     app.register_blueprint(receipt.bp)
     app.register_blueprint(lookup.bp)
+    app.register_blueprint(booking.bp)
+    app.register_blueprint(feedback.bp)
+    app.register_blueprint(sms_admin.bp)
 
     app.after_request(compress_response)
     app.after_request(security_headers)

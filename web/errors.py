@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from flask import Flask, make_response, render_template
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
@@ -15,6 +17,13 @@ def error_page(status: int, title: str, message: str, *, search: bool = False) -
     html = render_template("error.html", title=title, message=message, search=search)
     response = make_response(html, status)
     return no_store(response)
+
+
+def too_many(wait: float, title: str, message: str) -> Response:
+    """A rate limit's answer, saying when to come back (Retry-After, whole seconds)."""
+    response = error_page(429, title, message)
+    response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+    return response
 
 
 def _http_error(exc: HTTPException) -> Response:

@@ -8,11 +8,10 @@ otherwise. The limiter lives in app.extensions, so tests put one with a fake clo
 
 from __future__ import annotations
 
-import math
 import re
 from datetime import datetime
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 from werkzeug.wrappers import Response
 
@@ -20,9 +19,10 @@ from appliance.domain.dossier import ReceiptCodeError, normalize_receipt_code
 from appliance.ratelimit import RateLimiter
 from appliance.receipts import local_time
 from appliance.store.dossiers import StatusSummary
+from appliance.store.feedback_repo import OPEN, FeedbackRepo
 from web import page_edit
-from web.context import catalog
-from web.errors import error_page
+from web.context import catalog, services
+from web.errors import too_many
 from web.headers import no_store
 from web.i18n import _, current_lang
 from web.wording import said, status_label
@@ -105,7 +105,18 @@ def _result(found: StatusSummary) -> dict[str, str]:
         "procedure": procedure.name.get(lang) if procedure else found.procedure_code,
         "submitted": _when(found.submitted_at) if found.submitted_at else "",
         "updated": _when(found.updated_at),
+        "rate": _rate_link(found),
     }
+
+
+def _rate_link(found: StatusSummary) -> str:
+    """The feedback page, for a returned dossier its owner has not rated yet."""
+    if (
+        found.status != "returned"
+        or FeedbackRepo(services().sessions).standing(found.receipt_code) != OPEN
+    ):
+        return ""
+    return url_for("feedback.form", code=found.receipt_code)
 
 
 def _when(moment: datetime) -> str:
@@ -113,10 +124,8 @@ def _when(moment: datetime) -> str:
 
 
 def _too_many(wait: float) -> Response:
-    response = error_page(
-        429,
+    return too_many(
+        wait,
         _("Tạm dừng tra cứu"),
         _("Bạn đã tra cứu quá nhiều lần, vui lòng thử lại sau ít phút."),
     )
-    response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
-    return response

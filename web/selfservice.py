@@ -172,7 +172,7 @@ def submit(uuid: str) -> Response:
         message = _("Hãy đánh dấu vào ô “Tôi đồng ý” ở trên, rồi bấm Nộp hồ sơ.")
         return _review(found, message, 400)
     try:
-        done = found.intake.submit(found.uuid, consent=True, actor="resident")
+        done = found.intake.submit(found.uuid, consent=True, actor="resident", lang=current_lang())
     except DossierError as exc:
         return _review(found, said(exc), 400)
     drop_draft(found.uuid)

@@ -20,7 +20,13 @@ from appliance.domain.dossier import DossierError, IncompleteError, paper_key
 from appliance.domain.phone import PhoneError
 from appliance.services import Services
 from appliance.store.blobs import StorageFullError
-from web import page_edit, station_queue, station_shutter
+from web import (
+    page_edit,
+    station_bookings,
+    station_queue,
+    station_reports,
+    station_shutter,
+)
 from web import station_workspace as workspace
 from web.auth import current_user, protect
 from web.context import catalog, services
@@ -32,6 +38,8 @@ bp = Blueprint("station", __name__, url_prefix="/station")
 protect(bp, "volunteer", "technician")
 bp.after_request(allow_own_scripts)
 bp.register_blueprint(station_queue.bp)  # the relay's pages: /station/hang-doi, /station/ket-qua
+bp.register_blueprint(station_bookings.bp)  # today's help-slot bookings
+bp.register_blueprint(station_reports.bp)  # reports, the assistance log
 
 RECEIPT_URL = "/bien-nhan/{code}"  # the receipt page (web/receipt.py); volunteers may open any
 ChangeError = (DossierError, PhoneError, IdCardError, UploadError, CameraError)

@@ -29,6 +29,7 @@ from appliance.relay.updates import pull_updates
 from appliance.services import Services
 from appliance.store.outbox_repo import Claimed, OutboxRepo, Waiting
 from appliance.store.relay_repo import RelayRepo
+from appliance.store.reports_repo import ReportsRepo
 
 log = logging.getLogger("hamletbox.relay")
 STEP_SECONDS = 1.0  # the longest wait: "send now" is noticed within this
@@ -93,6 +94,7 @@ class Relay:
         self._lock = threading.Lock()  # the outcome bookkeeping, shared by drain()'s senders
         self.outbox = OutboxRepo(services.sessions, services.blobs)
         self.relay_repo = RelayRepo(services.sessions)
+        self.reports = ReportsRepo(services.sessions)  # the figures in the heartbeat
         self.status = RelayStatus()
         self._clock = clock
         self._rng = rng or random.Random()
@@ -268,7 +270,11 @@ class Relay:
         pull_updates(self.client, self.relay_repo, self._now)
 
     def _heartbeat(self) -> None:
-        send_heartbeat(self.client, heartbeat_body(self.settings, self.outbox.stats(self._now())))
+        now = self._now()
+        body = heartbeat_body(
+            self.settings, self.outbox.stats(now), figures=self.reports.heartbeat(now)
+        )
+        send_heartbeat(self.client, body)
 
     def _sync_catalog(self) -> None:
         sync_catalog(self.client, self.settings, self.relay_repo, self._now())

@@ -1,7 +1,9 @@
 """`hamletbox relay`: the daemon under systemd, or `--once` to drain the queue from a terminal.
 
 Signals are handled here, not in the Relay class: SIGTERM and SIGINT ask it to stop after the
-request in flight. A box not yet enrolled waits (daemon) or says so plainly (`--once`).
+request in flight. A box not yet enrolled waits (daemon) or says so plainly (`--once`). The SMS
+sender runs in its own thread beside the upstream loop, enrolled or not (a receipt SMS needs no
+upstream), so a slow modem never holds up the relay or its watchdog pings.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from appliance.relay import systemd
 from appliance.relay.client import UpstreamClient
 from appliance.relay.credentials import DeviceCredentials, load_credentials, upstream_url
 from appliance.relay.daemon import DrainResult, Relay
+from appliance.relay.sms_sender import SmsDrain, SmsSender
 from appliance.relay.status_file import RelayStatus, StatusFile
 from appliance.services import Services, build
 from appliance.stopping import stop_on_signals
@@ -24,6 +27,7 @@ from appliance.store.outbox_repo import Waiting
 
 log = logging.getLogger("hamletbox.relay")
 ENROLL_RECHECK_SECONDS = 60.0
+SMS_STOP_SECONDS = 90.0  # the longest wait for a send in progress at stop (a send's own limit)
 NOT_ENROLLED = (
     "Hộp chưa đăng ký với xã: chạy `hamletbox enroll --upstream ĐỊA-CHỈ --token MÃ` / "
     "This box is not enrolled: run `hamletbox enroll --upstream URL --token TOKEN`"
@@ -38,23 +42,37 @@ def run(settings: Settings, once: bool) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines at every start
     stopping = threading.Event()
     stop_on_signals(stopping)
-    services = build(settings, devices=False)
+    services = build(settings, devices=False, modem=True)
+    sms = SmsSender(settings, services, services.modem)
+    sms.start()  # before the relay resets its own in-flight rows: a cut-off SMS is never resent
     try:
         if once:
-            return _once(settings, services, stopping)
-        creds = _wait_for_enrollment(settings, stopping)
-        if creds is not None:
-            clients = _clients(settings, creds)
             try:
-                Relay(
-                    settings, services, clients[0], stopping=stopping, extra_clients=clients[1:]
-                ).run()
-            finally:
-                for client in clients:
-                    client.close()
+                return _once(settings, services, stopping)
+            finally:  # after the decisions were pulled, so their SMS go in this run too
+                _report_sms(sms.drain(stopping))
+        sender = threading.Thread(target=sms.run, args=(stopping,), name="sms", daemon=True)
+        sender.start()
+        try:
+            _run_relay(settings, services, stopping)
+        finally:
+            stopping.set()  # not a signal handler: the relay has returned, so the SMS stop too
+            sender.join(SMS_STOP_SECONDS)
         return 0
     finally:
         services.close()
+
+
+def _run_relay(settings: Settings, services: Services, stopping: threading.Event) -> None:
+    creds = _wait_for_enrollment(settings, stopping)
+    if creds is None:
+        return
+    clients = _clients(settings, creds)
+    try:
+        Relay(settings, services, clients[0], stopping=stopping, extra_clients=clients[1:]).run()
+    finally:
+        for client in clients:
+            client.close()
 
 
 def _client(settings: Settings, creds: DeviceCredentials) -> UpstreamClient:
@@ -113,6 +131,20 @@ def _report(result: DrainResult) -> None:
         )
     for line in waiting_lines(result.waiting):
         print(f"  {line}", file=sys.stderr)
+
+
+def _report_sms(result: SmsDrain) -> None:
+    """One line when the modem was tried or a message refused, and the reason of each refusal
+    (without a modem, SMS only wait: the relay's own report says nothing new)."""
+    if not (result.sent or result.rejected or result.unsure or result.retried):
+        return
+    print(
+        f"SMS: đã gửi {result.sent}, bị từ chối {result.rejected}, chưa rõ {result.unsure},"
+        f" còn chờ {result.waiting} / sent {result.sent}, refused {result.rejected},"
+        f" unsure {result.unsure}, waiting {result.waiting}"
+    )
+    for error in result.errors:
+        print(f"hamletbox: SMS {error}", file=sys.stderr)
 
 
 def waiting_lines(items: list[Waiting]) -> list[str]:

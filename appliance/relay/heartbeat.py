@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,14 @@ PROC_UPTIME = Path("/proc/uptime")
 
 
 def heartbeat_body(
-    settings: Settings, stats: OutboxStats, *, proc_uptime: Path = PROC_UPTIME
+    settings: Settings,
+    stats: OutboxStats,
+    *,
+    figures: Mapping[str, Any] | None = None,
+    proc_uptime: Path = PROC_UPTIME,
 ) -> dict[str, Any]:
-    return {
+    """`figures`: the commune's figures (ReportsRepo.heartbeat), sent when given."""
+    body = {
         "software_version": software_version()[:VERSION_MAX],
         "queue_depth": stats.queue_depth,
         "oldest_undelivered_seconds": stats.oldest_undelivered_seconds,
@@ -33,6 +39,9 @@ def heartbeat_body(
         "rejected": stats.rejected,
         "conflicts": stats.conflicts,
     }
+    if figures is not None:
+        body["figures"] = dict(figures)
+    return body
 
 
 def send_heartbeat(client: UpstreamClient, body: dict[str, Any]) -> None:

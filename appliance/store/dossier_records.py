@@ -89,12 +89,14 @@ class StatusSummary:
 
 @dataclass(frozen=True)
 class Submission:
-    """Who submits, under which consent text, for which hamlet."""
+    """Who submits, under which consent text, for which hamlet, and the language the resident's
+    SMS are written in."""
 
     consent_version: str
     receipt_prefix: str
     hamlet: str
     actor: str  # "volunteer:lan", "resident", "cli"
+    lang: str = "vi"  # "vi" or "en": stored on the dossier for every SMS it causes
 
 
 def page_record(row: Page) -> PageRecord:

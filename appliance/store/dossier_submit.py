@@ -23,6 +23,7 @@ from appliance.store.dossier_records import (
     page_record,
     record,
 )
+from appliance.store.sms_queue import queue_sms
 from appliance.store.tables import Dossier, DossierPaper, Event, OutboxItem, Page
 
 MEDIA_TYPES = {"text": "image/tiff", "color": "image/jpeg"}
@@ -89,8 +90,10 @@ def queue(
     row.status = transition(row.status, "queued")
     row.receipt_code, row.submitted_at = code, now
     row.consent_at, row.consent_text_version = now, submission.consent_version
+    row.lang = submission.lang
     session.flush()  # a taken receipt code fails here, before anything else is written
     _enqueue(session, row.id, load(session, row), procedure, submission, now)
+    _queue_receipt_sms(session, row, now)
     session.add(
         Event(
             dossier_id=row.id,
@@ -99,6 +102,23 @@ def queue(
             actor=submission.actor,
             created_at=now,
         )
+    )
+
+
+def _queue_receipt_sms(session: Session, row: Dossier, now: datetime) -> None:
+    """The resident's receipt SMS, committed with the dossier or not at all."""
+    if row.phone is None:  # _check_ready refused it already; kept for the type checker
+        return
+    params = {"code": row.receipt_code, "procedure": row.procedure_code, "date": None}
+    queue_sms(
+        session,
+        key=f"receipt:{row.uuid}",
+        event="receipt",
+        to=row.phone,
+        params=params,
+        lang=row.lang,
+        now=now,
+        dossier_id=row.id,
     )
 
 

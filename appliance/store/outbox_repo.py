@@ -22,7 +22,9 @@ from appliance.store.relay_repo import mark_sent
 from appliance.store.tables import Dossier, OutboxItem
 
 log = logging.getLogger(__name__)
-DELIVERABLE = ("blob", "manifest")  # what the relay sends upstream; SMS rows are issue 5's
+# What the relay sends upstream. SMS rows are the SMS sender's (appliance.relay.sms_sender): an SMS
+# cut off mid-send is never put back to pending here, since it may have gone.
+DELIVERABLE = ("blob", "manifest")
 UNDELIVERED = ("pending", "in_flight")
 LOST_ON_BOX = (
     "Tệp trang trên hộp bị mất hoặc hỏng — cần chụp lại / "
@@ -87,11 +89,11 @@ class OutboxRepo:
         self._blobs = blobs
 
     def reset_in_flight(self, now: datetime) -> int:
-        """At start: whatever was in flight when the relay stopped is sent again."""
+        """At start: whatever was in flight upstream when the relay stopped is sent again."""
         with self._sessions.begin() as session:
             result = session.execute(
                 update(OutboxItem)
-                .where(OutboxItem.state == "in_flight")
+                .where(OutboxItem.state == "in_flight", OutboxItem.kind.in_(DELIVERABLE))
                 .values(state="pending", updated_at=now)
                 .returning(OutboxItem.id)
             )

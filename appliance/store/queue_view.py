@@ -15,9 +15,9 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from appliance.store.outbox_repo import DELIVERABLE
 from appliance.store.tables import Dossier, OutboxItem, Page
 
-RELAY_KINDS = ("blob", "manifest")  # what this issue's relay sends; SMS rows are issue 5's
 GAVE_UP = ("rejected", "conflict")  # never retried by the relay on its own
 RECENT = 20
 
@@ -98,7 +98,7 @@ class QueueView:
 
     def send_now(self, now: datetime) -> SendNow:
         """Make every pending blob and manifest due now; the relay looks each second."""
-        waiting = (OutboxItem.state == "pending", OutboxItem.kind.in_(RELAY_KINDS))
+        waiting = (OutboxItem.state == "pending", OutboxItem.kind.in_(DELIVERABLE))
         with self._sessions.begin() as session:
             moved = session.scalars(
                 update(OutboxItem)
@@ -115,7 +115,7 @@ class QueueView:
         query = (
             select(OutboxItem, Dossier)
             .outerjoin(Dossier, OutboxItem.dossier_id == Dossier.id)
-            .where(OutboxItem.state.in_(GAVE_UP))
+            .where(OutboxItem.state.in_(GAVE_UP), OutboxItem.kind.in_(DELIVERABLE))
             .order_by(OutboxItem.updated_at.desc(), OutboxItem.id.desc())
         )
         with self._sessions() as session:

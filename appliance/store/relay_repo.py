@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from appliance.domain.dossier import can_transition, transition
 from appliance.domain.protocol import OFFICER_STATUSES
-from appliance.store.tables import Dossier, Event, OutboxItem, RelayState
+from appliance.store.sms_queue import queue_sms
+from appliance.store.tables import Dossier, Event, RelayState
 
 log = logging.getLogger(__name__)
 UPDATES = "updates"  # relay_state names
@@ -203,21 +204,22 @@ def _is_date(value: object) -> bool:
 
 
 def _queue_sms(session: Session, row: Dossier, change: StatusChange, now: datetime) -> None:
-    """The resident's SMS for this decision (sent by the SMS issue's code), once per update."""
+    """The resident's SMS for this decision, once per update (sent by the relay's SMS sender)."""
     if row.phone is None:
         return
-    payload = {
-        "event": change.new,
-        "to": row.phone,
-        "receipt_code": row.receipt_code,
+    params = {
+        "code": row.receipt_code,
+        "procedure": row.procedure_code,
         "note": change.note,
-        "appointment_date": change.appointment_date,
-        "lang": "vi",
+        "date": change.appointment_date,
     }
-    session.execute(
-        sqlite_insert(OutboxItem)
-        .values(kind="sms", key=f"status:{row.uuid}:{change.update_id}", dossier_id=row.id)
-        .values(payload=payload, state="pending", attempts=0, next_attempt_at=now)
-        .values(created_at=now, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["kind", "key"])
+    queue_sms(
+        session,
+        key=f"status:{row.uuid}:{change.update_id}",
+        event=change.new,
+        to=row.phone,
+        params=params,
+        lang=row.lang,
+        now=now,
+        dossier_id=row.id,
     )

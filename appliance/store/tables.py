@@ -43,10 +43,18 @@ DOSSIER_STATUSES = STATUSES
 GENDERS = ("male", "female")
 CHANNELS = ("station", "phone")
 PAGE_MODES = ("text", "color")
-# rejected: the upstream refused it for good (too large, invalid); conflict: it holds a different
-# manifest under the same UUID. Neither is retried; both show on the technician page.
-OUTBOX_STATES = ("pending", "in_flight", "delivered", "rejected", "conflict")
+# rejected: the upstream refused it for good (too large, invalid), or an SMS could not be sent in
+# time; conflict: it holds a different manifest under the same UUID. Neither is retried; both show
+# on the technician page. unsure: an SMS whose sending was cut off (power, a crash) after it went
+# to the modem: it may have gone, so it is never resent by itself (a technician may). cancelled:
+# an SMS no longer wanted (the booking it reminds of was cancelled; SMS turned off).
+OUTBOX_STATES = ("pending", "in_flight", "delivered", "rejected", "conflict", "unsure", "cancelled")
 ROLES = ("volunteer", "technician")
+LANGS = ("vi", "en")
+RATINGS = (1, 2, 3, 4, 5)
+# Help given at the station without a dossier, as the commune reports it upward.
+ASSIST_KINDS = ("vneid", "account", "explained", "lookup", "other")
+FEEDBACK_CHANNELS = ("status", "sms", "station")
 
 
 def one_of(column: str, values: tuple[str, ...]) -> str:
@@ -96,6 +104,7 @@ class Dossier(Base):
         CheckConstraint(one_of("status", DOSSIER_STATUSES), name="status"),
         CheckConstraint(one_of("gender", GENDERS), name="gender"),
         CheckConstraint(one_of("channel", CHANNELS), name="channel"),
+        CheckConstraint(one_of("lang", LANGS), name="lang"),
         # Nothing leaves the box without the resident's recorded consent to a known text.
         CheckConstraint("status = 'draft' OR consent_at IS NOT NULL", name="consent_before_queue"),
         CheckConstraint(
@@ -107,6 +116,7 @@ class Dossier(Base):
             name="code_and_name_before_queue",
         ),
         Index(None, "status"),
+        Index(None, "submitted_at"),  # the reports' period
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -133,6 +143,7 @@ class Dossier(Base):
     # the reason for a refusal. Set by the relay from the updates feed.
     result_due: Mapped[date | None]
     officer_note: Mapped[str | None] = mapped_column(Text)
+    lang: Mapped[str] = mapped_column(String(2), server_default="vi")  # the resident's, for SMS
 
 
 class Page(Base):
@@ -238,7 +249,18 @@ class Appointment(Base):
     """A resident's booked help slot at the station."""
 
     __tablename__ = "appointments"
-    __table_args__ = (CheckConstraint("slot_end > slot_start", name="slot_order"),)
+    __table_args__ = (
+        CheckConstraint("slot_end > slot_start", name="slot_order"),
+        CheckConstraint(one_of("lang", LANGS), name="lang"),
+        # One live booking per phone number and slot: a double tap books once.
+        Index(
+            "uq_appointments_live_phone_slot",
+            "phone",
+            "slot_start",
+            unique=True,
+            sqlite_where=text("cancelled_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)  # the resident's booking code
@@ -249,6 +271,7 @@ class Appointment(Base):
     procedure_code: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
     cancelled_at: Mapped[datetime | None]
+    lang: Mapped[str] = mapped_column(String(2), server_default="vi")  # of the SMS it gets
 
 
 class Event(Base):
@@ -275,3 +298,54 @@ class RelayState(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[dict[str, Any]]
     updated_at: Mapped[datetime]
+
+
+class SmsTemplate(Base):
+    """A technician's wording of one SMS event in one language; events without a row use the
+    built-in text of appliance.domain.notify."""
+
+    __tablename__ = "sms_templates"
+    __table_args__ = (CheckConstraint(one_of("lang", LANGS), name="lang"),)
+
+    event: Mapped[str] = mapped_column(String(32), primary_key=True)
+    lang: Mapped[str] = mapped_column(String(2), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(64))
+
+
+class Feedback(Base):
+    """A resident's rating of the service once the result was handed back: one per dossier."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        CheckConstraint(f"rating IN ({', '.join(map(str, RATINGS))})", name="rating"),
+        CheckConstraint(one_of("channel", FEEDBACK_CHANNELS), name="channel"),
+        Index(None, "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(
+        ForeignKey("dossiers.id", ondelete="CASCADE"), unique=True
+    )
+    rating: Mapped[int]
+    comment: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime]
+
+
+class Assistance(Base):
+    """Help a volunteer gave without a dossier ("installed VNeID"): counted in the reports, and
+    holding no personal data."""
+
+    __tablename__ = "assistance"
+    __table_args__ = (
+        CheckConstraint(one_of("kind", ASSIST_KINDS), name="kind"),
+        Index(None, "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    volunteer: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]

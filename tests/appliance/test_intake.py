@@ -299,7 +299,7 @@ def test_cli_creates_a_queued_dossier(
         assert stored.originals == set(names[2:])
         with sqlite3.connect(settings.database_path) as conn:
             kinds = conn.execute("SELECT kind FROM outbox ORDER BY id").fetchall()
-        assert kinds == [("blob",), ("manifest",)]  # the two photos are the same picture
+        assert kinds == [("blob",), ("manifest",), ("sms",)]  # the two photos are one picture
     finally:
         services.close()
 

@@ -149,9 +149,10 @@ def accepted(services: Services) -> dict[str, list[str]]:
 
 
 def outbox_states(services: Services) -> Counter[str]:
-    """How many outbox rows are in each state."""
+    """How many upstream outbox rows are in each state (the residents' SMS, which wait for a
+    modem, are not the upstream's)."""
     with services.sessions() as session:
-        return Counter(session.scalars(select(OutboxItem.state)))
+        return Counter(session.scalars(select(OutboxItem.state).where(OutboxItem.kind != "sms")))
 
 
 def queue(box: Box) -> Counter[str]:

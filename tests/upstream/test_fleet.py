@@ -16,7 +16,7 @@ from tests.support.upstream_server import EnrolledDevice, FakeClock, Signer, mak
 from tests.upstream.test_inbox import plain, rows
 from tests.upstream.test_officers import officer_client, sessions_of
 from upstream.officer_ui import ago, size
-from upstream.tables import Device
+from upstream.tables import Device, Heartbeat
 
 BEAT = {
     "software_version": "0.4.1",
@@ -151,3 +151,95 @@ def test_ages_read_in_plain_words(seconds: float, said: str) -> None:
 )
 def test_sizes_read_with_the_vietnamese_decimal_comma(count: int | None, said: str) -> None:
     assert size(count) == said
+
+
+FIGURES = {
+    "period_days": 28,
+    "dossiers": 14,
+    "by_status": {"done": 4, "received": 10},
+    "median_days_to_result": 3.25,
+    "delivered_within_24h": 0.875,
+    "ratings": 6,
+    "satisfaction": 0.8333,
+    "assistance": 9,
+}
+FIGURE_COLUMNS = (
+    "hamlet",
+    "box",
+    "days",
+    "dossiers",
+    "statuses",
+    "median",
+    "within_24h",
+    "ratings",
+    "satisfied",
+    "assistance",
+)
+
+
+def figures_rows(officer: FlaskClient) -> list[dict[str, str]]:
+    page = officer.get("/thiet-bi")
+    assert page.status_code == 200
+    section = page.text[page.text.index('id="so-lieu"') :]
+    return [dict(zip(FIGURE_COLUMNS, row, strict=True)) for row in rows(section)]
+
+
+def test_a_box_shows_its_hamlets_figures(
+    officer: FlaskClient, signed: Signer, device: EnrolledDevice
+) -> None:
+    beat(signed, {**BEAT, "figures": {**FIGURES, "a_newer_figure": {"x": 1}}})
+    (row,) = figures_rows(officer)
+    assert row == {
+        "hamlet": "Thôn Xà Bang 1",
+        "box": "hamletbox-test",
+        "days": "28",
+        "dossiers": "14",
+        "statuses": "Đã có kết quả Result ready: 4 Đã tiếp nhận Received: 10",
+        "median": "3,2 ngày days",
+        "within_24h": "88%",
+        "ratings": "6",
+        "satisfied": "83%",
+        "assistance": "9",
+    }
+
+
+def test_a_box_without_figures_shows_dashes(officer: FlaskClient, signed: Signer) -> None:
+    beat(signed, BEAT)
+    (row,) = figures_rows(officer)
+    assert [row[k] for k in FIGURE_COLUMNS[2:]] == ["—"] * 8
+
+
+@pytest.mark.parametrize(
+    "figures",
+    [
+        "many",
+        [1, 2],
+        {
+            "period_days": "28",
+            "dossiers": -3,
+            "by_status": ["done"],
+            "median_days_to_result": True,
+            "delivered_within_24h": 7,
+            "ratings": 2.5,
+            "satisfaction": "high",
+            "assistance": None,
+        },
+    ],
+)
+def test_figures_of_the_wrong_shape_still_render(
+    upstream_app: Flask, officer: FlaskClient, signed: Signer, figures: object
+) -> None:
+    """The device API only takes an object, so other shapes are written as an old row might be."""
+    beat(signed, {**BEAT, "figures": FIGURES})
+    with sessions_of(upstream_app).sessions.begin() as db:
+        db.execute(update(Heartbeat).values(body={**BEAT, "figures": figures}))
+    (row,) = figures_rows(officer)
+    assert [row[k] for k in FIGURE_COLUMNS[2:]] == ["—"] * 8
+    assert fleet(officer)[0]["queue"] == "3"
+
+
+def test_a_bad_status_count_is_left_out(officer: FlaskClient, signed: Signer) -> None:
+    statuses = {"done": 2, "sent": "4", "": -1, "returned": True}
+    beat(signed, {**BEAT, "figures": {"by_status": statuses}})
+    (row,) = figures_rows(officer)
+    assert row["statuses"] == "Đã có kết quả Result ready: 2"

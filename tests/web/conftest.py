@@ -37,6 +37,17 @@ def phone(app: Flask) -> FlaskClient:
     return client
 
 
+@pytest.fixture
+def technician(app: Flask, services: Services) -> FlaskClient:
+    """A client logged in as the technician "kt"."""
+    from tests.web.test_auth import add_user, log_in
+
+    client = app.test_client()
+    add_user(services, "kt", "technician")
+    assert log_in(client, "kt").status_code == 303
+    return client
+
+
 def text(response: TestResponse) -> str:
     """The body as text, whether or not it was sent gzipped."""
     body = response.get_data()

@@ -369,7 +369,11 @@ def test_submit_queues_the_dossier_with_its_outbox_and_shows_the_receipt(desk: D
     with desk.services.sessions() as session:
         rows = session.scalars(select(OutboxItem).order_by(OutboxItem.id)).all()
         kinds = [(row.kind, row.key) for row in rows]
-    assert kinds == [("blob", found.pages[0].sha256), ("manifest", found.uuid)]
+    assert kinds == [
+        ("blob", found.pages[0].sha256),
+        ("manifest", found.uuid),
+        ("sms", f"receipt:{found.uuid}"),
+    ]
     again = desk.client.get(url)  # the workspace of a submitted dossier is its receipt
     assert again.status_code == 303 and again.headers["Location"] == response.headers["Location"]
     assert uuid_of(url) not in [d.uuid for d in Intake(desk.services).list_drafts("station")]

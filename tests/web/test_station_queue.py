@@ -253,7 +253,7 @@ def test_send_now_makes_every_waiting_item_due_and_leaves_the_rest(
         blobs = [row for row in outbox_rows(services, filed) if row.kind == "blob"]
         assert all(row.next_attempt_at == later for row in blobs)
     with services.sessions() as session:
-        sms = session.scalars(select(OutboxItem).where(OutboxItem.kind == "sms")).one()
+        sms = session.scalars(select(OutboxItem).where(OutboxItem.key == "status:x:1")).one()
     assert sms.next_attempt_at == later  # SMS are not this relay's
     assert "Hộp sẽ gửi ngay các hồ sơ đang chờ" in desk.page(QUEUE)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -15,14 +14,6 @@ from tests.web.test_station_queue import outbox_rows, relay_did
 PAGE = "/tech/outbox"
 TOO_LARGE = "Xã từ chối: tệp quá lớn / The commune refused it: the file is too large"
 CLASH = "Xã đã có hồ sơ khác cùng mã — cần kỹ thuật viên / The commune holds another dossier"
-
-
-@pytest.fixture
-def technician(app: Flask, services: Services) -> FlaskClient:
-    client = app.test_client()
-    add_user(services, "kt", "technician")
-    assert log_in(client, "kt").status_code == 303
-    return client
 
 
 def test_rejected_and_conflicted_items_are_listed_with_their_reason(

@@ -47,12 +47,20 @@ def queue_dossier(services: Services, tag: str, now: datetime, pages: int = 2) -
 
 
 def rows(services: Services, kind: str | None = None) -> list[OutboxItem]:
-    """Outbox rows in id order (optionally of one kind)."""
+    """Outbox rows in id order: of one kind, or every upstream kind (not the residents' SMS,
+    which the SMS sender sends, not the Relay)."""
     query = select(OutboxItem).order_by(OutboxItem.id)
     if kind is not None:
         query = query.where(OutboxItem.kind == kind)
+    else:
+        query = query.where(OutboxItem.kind != "sms")
     with services.sessions() as session:
         return list(session.scalars(query))
+
+
+def status_sms(services: Services) -> list[OutboxItem]:
+    """The SMS the commune's decisions queued (not the receipt SMS every submit queues)."""
+    return [row for row in rows(services, "sms") if row.key.startswith("status:")]
 
 
 def dossier(services: Services, uuid: str) -> Dossier:

@@ -26,7 +26,14 @@ from appliance.relay.daemon_cli import waiting_lines
 from appliance.services import Services
 from appliance.store.outbox_repo import PAGE_NOT_SENT
 from appliance.store.tables import OutboxItem
-from tests.appliance.relay.helpers import dossier, events, queue_dossier, rows, wait_for
+from tests.appliance.relay.helpers import (
+    dossier,
+    events,
+    queue_dossier,
+    rows,
+    status_sms,
+    wait_for,
+)
 from tests.support.box import Box, accepted, delivery, enroll, file_dossiers, make_box
 from tests.support.upstream_server import FakeClock, make_token, running_upstream
 from upstream import tables as up
@@ -156,7 +163,7 @@ def test_the_officers_decision_comes_back_to_the_box(
     row = dossier(box_services, uuid)
     assert (row.status, row.result_due) == ("received", date(2030, 1, 15))
     assert [e.actor for e in events(box_services, uuid)] == ["relay", "commune"]
-    (sms,) = rows(box_services, "sms")
+    (sms,) = status_sms(box_services)
     assert sms.payload is not None and sms.payload["event"] == "received"
 
 

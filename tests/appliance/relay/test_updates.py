@@ -21,7 +21,7 @@ from tests.appliance.relay.helpers import (
     events,
     queue_dossier,
     reply,
-    rows,
+    status_sms,
 )
 
 NOW = at(1_760_000_000)
@@ -71,7 +71,7 @@ def test_a_decision_on_a_queued_dossier_first_marks_it_sent(
         ("commune", {"from": "sent", "to": "received", "update_id": 7, "note": None,
                      "appointment_date": "2025-10-20"}),
     ]  # fmt: skip
-    (sms,) = rows(services, "sms")
+    (sms,) = status_sms(services)
     assert (sms.key, sms.state, sms.attempts, sms.next_attempt_at) == (
         f"status:{uuid}:7",
         "pending",
@@ -82,10 +82,13 @@ def test_a_decision_on_a_queued_dossier_first_marks_it_sent(
     assert sms.payload == {
         "event": "received",
         "to": "0912345678",
-        "receipt_code": row.receipt_code,
-        "note": None,
-        "appointment_date": "2025-10-20",
         "lang": "vi",
+        "params": {
+            "code": row.receipt_code,
+            "procedure": row.procedure_code,
+            "note": None,
+            "date": "2025-10-20",
+        },
     }
     assert repo.cursor() == 7
 
@@ -104,7 +107,7 @@ def test_the_same_page_applied_again_changes_nothing(
     assert (row.status, row.officer_note) == ("needs_more", "Thiếu giấy chứng sinh bản chính")
     assert row.result_due == date(2025, 10, 20), "a decision without a date keeps the promised one"
     assert len(events(services, uuid)) == 3
-    assert [r.key for r in rows(services, "sms")] == [f"status:{uuid}:3", f"status:{uuid}:4"]
+    assert [r.key for r in status_sms(services)] == [f"status:{uuid}:3", f"status:{uuid}:4"]
 
 
 def test_a_crash_before_the_cursor_is_saved_applies_nothing(
@@ -117,12 +120,12 @@ def test_a_crash_before_the_cursor_is_saved_applies_nothing(
     with pytest.raises(OSError):
         repo.apply_updates([update(1, uuid, "received")], 1, NOW)
     assert dossier(services, uuid).status == "queued"
-    assert events(services, uuid) == [] and rows(services, "sms") == []
+    assert events(services, uuid) == [] and status_sms(services) == []
     monkeypatch.undo()
 
     assert repo.apply_updates([update(1, uuid, "received")], 1, NOW).applied == 1
     assert dossier(services, uuid).status == "received"
-    assert len(rows(services, "sms")) == 1 and repo.cursor() == 1
+    assert len(status_sms(services)) == 1 and repo.cursor() == 1
 
 
 def test_the_same_status_again_is_skipped_and_told_once(
@@ -130,7 +133,7 @@ def test_the_same_status_again_is_skipped_and_told_once(
 ) -> None:
     found = repo.apply_updates([update(1, uuid, "received"), update(2, uuid, "received")], 2, NOW)
     assert (found.applied, found.skipped) == (1, 1)
-    assert len(rows(services, "sms")) == 1
+    assert len(status_sms(services)) == 1
 
 
 def test_processing_is_recorded_without_an_sms(
@@ -138,7 +141,7 @@ def test_processing_is_recorded_without_an_sms(
 ) -> None:
     repo.apply_updates([update(1, uuid, "received"), update(2, uuid, "processing")], 2, NOW)
     assert dossier(services, uuid).status == "processing"
-    assert [r.key for r in rows(services, "sms")] == [f"status:{uuid}:1"]
+    assert [r.key for r in status_sms(services)] == [f"status:{uuid}:1"]
 
 
 def test_a_move_the_lifecycle_forbids_is_kept_as_an_ignored_event(
@@ -153,7 +156,7 @@ def test_a_move_the_lifecycle_forbids_is_kept_as_an_ignored_event(
     assert ignored.payload is not None
     assert (ignored.payload["from"], ignored.payload["to"]) == ("done", "needs_more")
     assert ignored.payload["update_id"] == 3
-    assert len(rows(services, "sms")) == 2, "received and done; nothing for the ignored one"
+    assert len(status_sms(services)) == 2, "received and done; nothing for the ignored one"
 
 
 def test_unknown_dossiers_and_malformed_updates_are_skipped_and_the_cursor_moves_on(

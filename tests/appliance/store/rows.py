@@ -72,14 +72,18 @@ def columns_of(engine: Engine) -> dict[str, list[str]]:
     }
 
 
-def enum_values(checks: Sequence[ReflectedCheckConstraint]) -> dict[str, tuple[str, ...]]:
-    """Column -> allowed values, from CHECK constraints of the form `column IN ('a', 'b')`."""
-    out: dict[str, tuple[str, ...]] = {}
+def enum_values(checks: Sequence[ReflectedCheckConstraint]) -> dict[str, tuple[Any, ...]]:
+    """Column -> allowed values, from CHECK constraints of the form `column IN ('a', 'b')` or
+    `column IN (1, 2)`."""
+    out: dict[str, tuple[Any, ...]] = {}
     for check in checks:
         match = re.fullmatch(r"\s*(\w+)\s+IN\s*\(([^)]*)\)\s*", check["sqltext"], re.IGNORECASE)
         if match:
             literals = re.findall(r"'((?:[^']|'')*)'", match.group(2))
-            out[match.group(1)] = tuple(value.replace("''", "'") for value in literals)
+            if literals:
+                out[match.group(1)] = tuple(value.replace("''", "'") for value in literals)
+            elif re.fullmatch(r"[\s\d,-]+", match.group(2)):
+                out[match.group(1)] = tuple(int(n) for n in match.group(2).split(","))
     return out
 
 
@@ -87,7 +91,7 @@ def _insert(
     engine: Engine,
     table: Table,
     row: int,
-    enums: dict[str, tuple[str, ...]],
+    enums: dict[str, tuple[Any, ...]],
     ids: dict[str, list[Any]],
 ) -> Any:
     """The new row's primary key: SQLite's rowid, or the key the row was given (a name)."""
@@ -122,7 +126,7 @@ def _value(
     column: Column[Any],
     row: int,
     variant: int,
-    enums: dict[str, tuple[str, ...]],
+    enums: dict[str, tuple[Any, ...]],
     ids: dict[str, list[Any]],
 ) -> Any:
     if column.nullable and row % 2 == 0:

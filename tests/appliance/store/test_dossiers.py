@@ -225,9 +225,10 @@ def test_submit_writes_dossier_outbox_and_event_together(
     assert [(i.kind, i.key, i.state) for i in items] == [
         *(("blob", sha, "pending") for sha in shas),
         ("manifest", uuid, "pending"),
+        ("sms", f"receipt:{uuid}", "pending"),
     ]
     assert items[0].payload == {"bytes": found.pages[0].bytes, "media_type": "image/tiff"}
-    manifest = items[-1].payload
+    manifest = items[-2].payload
     assert manifest is not None
     assert manifest["receipt_code"] == code and manifest["hamlet"] == "Thôn Xà Bang 1"
     assert manifest["procedure"] == "1.001193"
@@ -338,7 +339,8 @@ def test_a_shared_page_is_queued_once(
         repo.submit(ready_draft(repo, blobs, birth), birth, SUBMISSION, T0, random.Random(seed))
     with sessions() as session:
         kinds = session.execute(select(OutboxItem.kind, func.count()).group_by("kind")).all()
-    assert dict(kinds) == {"blob": len([p for p in birth.papers if p.required]) - 1, "manifest": 2}
+    blobs_queued = len([p for p in birth.papers if p.required]) - 1
+    assert dict(kinds) == {"blob": blobs_queued, "manifest": 2, "sms": 2}
 
 
 def test_a_submitted_dossier_cannot_be_edited_or_submitted_again(
