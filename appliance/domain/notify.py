@@ -184,7 +184,7 @@ def values(
         "date": format_date(params.get("date")),
         "time": format_time(params.get("start"), lang),
         "note": (params.get("note") or "").strip() or None,
-        "link": f"{box_url}danh-gia/{code}",
+        "link": f"{box_url}danh-gia/{code}?tu=sms",  # the feedback page records the channel
     }
     missing = _MISSING[lang]
     return {key: value or missing.get(key, "") for key, value in computed.items()}

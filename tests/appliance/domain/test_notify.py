@@ -61,7 +61,7 @@ def test_dates_times_and_the_feedback_link_are_formatted_for_residents() -> None
     assert vi["date"] == "20/11/2026"
     assert vi["time"] == "19:30 Thứ Năm 26/11"
     assert en["time"] == "19:30 Thu 26 Nov"
-    assert vi["link"] == "http://10.42.0.1/danh-gia/XB-4K7P"
+    assert vi["link"] == "http://10.42.0.1/danh-gia/XB-4K7P?tu=sms"
 
 
 def test_the_procedure_code_stands_in_when_the_catalog_does_not_know_it() -> None:

@@ -287,7 +287,7 @@ def test_a_technicians_wording_in_the_residents_language_is_used(box: Services) 
     queue(box, "status:u:2", event="done", lang="vi", to="0987654321")
     modem = Script()
     sender(box, modem, Clock()).step()
-    assert modem.sent[0][1] == "Ready: XB-4K7P http://10.42.0.1/danh-gia/XB-4K7P"
+    assert modem.sent[0][1] == "Ready: XB-4K7P http://10.42.0.1/danh-gia/XB-4K7P?tu=sms"
     assert modem.sent[1][1].startswith("Thôn Xà Bang 1: hồ sơ XB-4K7P đã có kết quả")
 
 
