@@ -8,8 +8,11 @@ STAMP := $(VENV)/.installed-stamp
 # Debian packages the tests and the demo need: the browser for the UI tests, the font for posters,
 # zbar for the ID-card reader, poppler and tesseract to read rendered PDFs and pages back in tests.
 # PostgreSQL is the upstream's production database: its tests start a private server of their own.
+# Xvfb and the X/NSS libraries let the kiosk test open pywebview's Qt window (PyQt6-WebEngine).
 APT_PACKAGES := chromium fonts-dejavu-core libzbar0 poppler-utils tesseract-ocr tesseract-ocr-vie \
-	postgresql
+	postgresql xvfb libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 \
+	libxcb-render-util0 libxcb-xinerama0 libnss3 libxcomposite1 libxdamage1 libxrandr2 libxtst6 \
+	libasound2 mtools dosfstools fdisk e2fsprogs shellcheck systemd dnsmasq-base nftables nodejs
 BENCH_PACKAGES := wrk tesseract-ocr tesseract-ocr-vie
 
 .PHONY: demo test lint typecheck unit system bench translations clean
@@ -20,8 +23,8 @@ demo: system $(STAMP)
 test: system $(STAMP) lint typecheck unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check appliance web upstream tests bench
-	$(BIN)/ruff format --check appliance web upstream tests bench
+	$(BIN)/ruff check appliance web upstream provisioning tests bench
+	$(BIN)/ruff format --check appliance web upstream provisioning tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -80,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     _intake_commands(sub)
     _relay_commands(sub)
     _sms_commands(sub)
+    _body_commands(sub)
+    _provision_commands(sub)
 
     demo = sub.add_parser("demo", help="run the whole box with simulated hardware and sample data")
     demo.add_argument("--dir", type=Path, default=Path(".demo"))
@@ -129,7 +132,9 @@ def _relay_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     enroll = sub.add_parser("enroll", help="enroll this box with the upstream (one-time token)")
     enroll.add_argument("--upstream", required=True, help="the upstream's URL")
-    enroll.add_argument("--token", required=True, help="the token the district gave for this box")
+    given = enroll.add_mutually_exclusive_group(required=True)
+    given.add_argument("--token", help="the token the district gave for this box")
+    given.add_argument("--token-file", type=Path, help="a file holding the token (not seen in ps)")
     enroll.set_defaults(handler=_enroll)
 
     up = sub.add_parser("upstream", help="the reference upstream server (commune and district)")
@@ -168,6 +173,43 @@ def _sms_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     status.set_defaults(handler=_sms_status)
 
 
+def _body_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The box's body: the LED panel, the station's kiosk window, and the technician's checks."""
+    panel = sub.add_parser("panel", help="status LEDs and the shutdown button (gpiozero)")
+    panel.set_defaults(handler=_panel)
+    kiosk = sub.add_parser("kiosk", help="the station touchscreen's fullscreen window")
+    kiosk.add_argument("--url", help="a local station URL (default: kiosk.url or the local web)")
+    kiosk.set_defaults(handler=_kiosk)
+    doctor = sub.add_parser("doctor", help="check the box's health; exit 0 only if all is well")
+    doctor.add_argument("--json", action="store_true", help='print {"checks": [...]} as JSON')
+    doctor.set_defaults(handler=_doctor)
+
+
+def _provision_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The district technician's tool (provisioning/): images, enrolment tokens, posters."""
+    from provisioning.cli import register
+
+    register(sub)
+
+
+def _panel(args: argparse.Namespace) -> int:
+    from appliance.panel import run_command
+
+    return run_command(_settings(args))
+
+
+def _kiosk(args: argparse.Namespace) -> int:
+    from appliance.kiosk import run_command
+
+    return run_command(_settings(args), args.url)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from appliance.doctor import run_command
+
+    return run_command(_settings(args), as_json=args.json)
+
+
 def _sms_send(args: argparse.Namespace) -> int:
     from appliance.sms_cli import send_command
 
@@ -187,9 +229,10 @@ def _relay(args: argparse.Namespace) -> int:
 
 
 def _enroll(args: argparse.Namespace) -> int:
-    from appliance.relay.enroll import enroll_command
+    from appliance.relay.enroll import enroll_command, read_token_file
 
-    return enroll_command(_settings(args), args.upstream, args.token)
+    token = args.token if args.token_file is None else read_token_file(args.token_file)
+    return enroll_command(_settings(args), args.upstream, token)
 
 
 def _upstream_settings(args: argparse.Namespace) -> UpstreamSettings:
@@ -302,8 +345,15 @@ def _web(args: argparse.Namespace) -> int:
     settings = _settings(args)
     from web.server import serve
 
+    # systemd stops the web with SIGTERM: leave through serve()'s finally (the beat stops, the
+    # camera and pins are let go) instead of dying where the signal lands.
+    signal.signal(signal.SIGTERM, _exit_quietly)
     serve(settings, host=args.host, port=args.port)
     return 0
+
+
+def _exit_quietly(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _poster_procedure(args: argparse.Namespace) -> int:

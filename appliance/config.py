@@ -63,6 +63,11 @@ class HotspotSettings:
     password: str = secret()
     address: str = "10.42.0.1"
     hostname: str = "hamlet.box"
+    # Phones the radio serves at once: about 8-10 for the Pi's own in AP mode (a firmware limit);
+    # more with a USB radio or an external access point (DOMAIN.md).
+    max_clients: int = 8
+    # The hotspot's DHCP leases (NetworkManager's shared mode runs dnsmasq): doctor counts phones.
+    leases_file: Path = Path("/var/lib/NetworkManager/dnsmasq-wlan0.leases")
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,16 @@ class CameraSettings:
 class GpioSettings:
     pin_factory: str = "mock"  # mock (gpiozero's MockFactory) | native (gpiozero picks: lgpio)
     shutter_pin: int | None = None  # BCM number of the station's shutter button
+    # The panel's LEDs (each to ground through a resistor), its shutdown button and the buzzer,
+    # by BCM number; None: not fitted. A pin named twice is refused by the daemon that opens it.
+    green_pin: int | None = None  # power: slow blink while the web and relay are alive
+    blue_pin: int | None = None  # uplink
+    amber_pin: int | None = None  # queue
+    red_pin: int | None = None  # fault
+    shutdown_pin: int | None = None  # held for shutdown_hold_seconds: a clean poweroff
+    buzzer_pin: int | None = None  # an active buzzer: a short beep when an ID card is read
+    shutdown_hold_seconds: float = 3.0
+    poweroff_command: str = "systemctl poweroff"  # empty: only log it (the demo, a bench box)
 
 
 @dataclass(frozen=True)
@@ -127,6 +142,12 @@ class RelaySettings:
     timeout_seconds: int = 30  # connect and each read
     backoff_base_seconds: int = 5
     backoff_cap_seconds: int = 900
+
+
+@dataclass(frozen=True)
+class KioskSettings:
+    url: str = ""  # the station page the touchscreen shows; empty: the local web's /station
+    backend: str = "qt"  # pywebview GUI: qt (tests, PyQt6) | gtk (the Pi: WebKitGTK under cage)
 
 
 @dataclass(frozen=True)
@@ -164,6 +185,7 @@ class Settings:
     intake: IntakeSettings = IntakeSettings()
     relay: RelaySettings = RelaySettings()
     modem: ModemSettings = ModemSettings()
+    kiosk: KioskSettings = KioskSettings()
     sms: SmsSettings = SmsSettings()
 
     @property
@@ -315,9 +337,19 @@ def _validate(s: Settings) -> None:
 
 CAMERA_BACKENDS = ("none", "folder", "picamera2")
 PIN_FACTORIES = ("mock", "native")
+GPIO_PINS = (
+    "shutter_pin",
+    "green_pin",
+    "blue_pin",
+    "amber_pin",
+    "red_pin",
+    "shutdown_pin",
+    "buzzer_pin",
+)
+KIOSK_BACKENDS = ("qt", "gtk")
 MAX_CONNECTIONS = 8
 BAUDRATES = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
-_PREFIX = re.compile(r"^[A-Z0-9]{1,4}$")
+RECEIPT_PREFIX = re.compile(r"^[A-Z0-9]{1,4}$")
 
 
 def _validate_devices(s: Settings) -> None:
@@ -332,13 +364,21 @@ def _validate_devices(s: Settings) -> None:
         raise SettingsError(
             f"{where}: 'gpio.pin_factory' must be one of {', '.join(PIN_FACTORIES)}"
         )
-    if s.gpio.shutter_pin is not None and not 0 <= s.gpio.shutter_pin <= 27:
-        raise SettingsError(f"{where}: 'gpio.shutter_pin' must be a BCM pin from 0 to 27")
+    for name in GPIO_PINS:
+        pin = getattr(s.gpio, name)
+        if pin is not None and not 0 <= pin <= 27:
+            raise SettingsError(f"{where}: 'gpio.{name}' must be a BCM pin from 0 to 27")
+    if not 0.5 <= s.gpio.shutdown_hold_seconds <= 30:
+        raise SettingsError(f"{where}: 'gpio.shutdown_hold_seconds' must be from 0.5 to 30")
+    if s.kiosk.backend not in KIOSK_BACKENDS:
+        raise SettingsError(f"{where}: 'kiosk.backend' must be one of {', '.join(KIOSK_BACKENDS)}")
+    if not 1 <= s.hotspot.max_clients <= 250:
+        raise SettingsError(f"{where}: 'hotspot.max_clients' must be from 1 to 250")
 
 
 def _validate_intake(s: Settings) -> None:
     where, intake = s.source, s.intake
-    if not _PREFIX.match(intake.receipt_prefix):
+    if not RECEIPT_PREFIX.match(intake.receipt_prefix):
         raise SettingsError(
             f"{where}: 'intake.receipt_prefix' must be 1-4 capital letters or digits"
         )

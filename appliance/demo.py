@@ -47,6 +47,13 @@ folder = "{camera}"
 [gpio]
 pin_factory = "mock"
 shutter_pin = 17
+buzzer_pin = 12
+green_pin = 5
+blue_pin = 6
+amber_pin = 13
+red_pin = 19
+shutdown_pin = 26
+poweroff_command = ""  # the demo's shutdown button must never power off this machine
 
 [intake]
 receipt_prefix = "XB1"
@@ -113,7 +120,7 @@ def run_demo(folder: Path, port: int) -> int:
         _print_welcome(folder, port, commune.url)
         from web.server import serve
 
-        serve(settings, host="127.0.0.1", port=port)
+        serve(commune.web_settings(), host="127.0.0.1", port=port)
     except KeyboardInterrupt:
         print("\nstopping the demo…", flush=True)
     finally:
@@ -140,12 +147,15 @@ def _print_welcome(folder: Path, port: int, upstream_url: str) -> None:
         f"  station (volunteers):                {base}/station\n"
         f"  posters (technicians):               {base}/tech/posters\n"
         f"  SMS to residents (technicians):      {base}/tech/sms/\n"
+        f"  diagnostics (technicians):           {base}/tech/chan-doan/\n"
+        f"  the LED panel, live (technicians):   {base}/tech/chan-doan/den\n"
         f"  commune inbox (officers):            {upstream_url}/\n"
         f"  fleet page (district):               {upstream_url}/thiet-bi\n"
         f"  sample accounts (name / password):\n{accounts}\n"
         f"  the station camera serves the photos in {folder / 'camera'} in turn;\n"
         "  the relay carries submitted dossiers to the commune inbox and brings decisions back.\n"
         "  the relay's modem is simulated: the SMS residents would get are listed on /tech/sms/.\n"
+        f"  the LED panel is simulated: what it shows, and why: {folder / 'run' / 'panel.json'}\n"
         "Stop with Ctrl-C.\n",
         flush=True,
     )

@@ -4,11 +4,13 @@
 the upstream on the same machine, where the demo officer processes them; decisions flow back.
 The box is enrolled with a one-time token the first time, exactly as a technician would do it.
 The relay's GSM modem is the FakeModem over a pty, held by this (the demo's) process: the SMS the
-relay sends show on the technician's SMS page.
+relay sends show on the technician's SMS page. The LED panel runs beside them on gpiozero's
+MockFactory (the demo's settings give it pins and an empty poweroff command).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import socket
@@ -30,7 +32,8 @@ class DemoError(HamletBoxError):
 
 
 class DemoCommune:
-    """Starts the upstream, makes the demo officer, enrolls the box once, starts the relay."""
+    """Starts the upstream, makes the demo officer, enrolls the box once, starts the relay and
+    the LED panel."""
 
     def __init__(self, folder: Path, settings: Settings, config_file: Path, port: int) -> None:
         self.folder, self.settings, self.config_file, self.port = (
@@ -50,10 +53,20 @@ class DemoCommune:
         self._ensure_officer()
         self._ensure_enrolled()
         self.modem = FakeModem().start()
-        self._spawn("relay", env={"HAMLETBOX_MODEM__URL": self.modem.path})
+        modem = {"HAMLETBOX_MODEM__URL": self.modem.path}  # every process knows it, as on a box
+        self._spawn("relay", env=modem)
+        self._spawn("panel", env=modem)
+
+    def web_settings(self) -> Settings:
+        """The demo's settings for the web, which runs in this process: with the fake modem's
+        port, so the technician's pages show the modem the relay holds."""
+        if self.modem is None:
+            return self.settings
+        modem = dataclasses.replace(self.settings.modem, url=self.modem.path)
+        return dataclasses.replace(self.settings, modem=modem)
 
     def stop(self) -> None:
-        """The relay first (it finishes the request in flight), then the upstream."""
+        """The panel and the relay first (it finishes the request in flight), then the upstream."""
         for child in reversed(self._children):
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)

@@ -185,10 +185,14 @@ class Page:
 
     def _lines(self, line: Line, width: float, scale: float) -> list[str]:
         """The text broken into lines that fit the width; leaves the line's font selected."""
-        pdf = self.pdf
-        pdf.set_font("mono" if line.mono else "sans", "B" if line.bold else "", line.size * scale)
+        pdf, text, style = self.pdf, _nfc(line.text), "B" if line.bold else ""
+        pdf.set_font("mono" if line.mono else "sans", style, line.size * scale)
+        cmap = getattr(pdf.current_font, "cmap", None)  # an embedded TTF's characters
+        if line.mono and cmap is not None and any(ord(char) not in cmap for char in text):
+            # The mono face lacks some Vietnamese letters ("ố"): a name must print whole.
+            pdf.set_font("sans", style, line.size * scale)
         inner = width - _indent(line, scale)
-        found = pdf.multi_cell(inner, text=_nfc(line.text), dry_run=True, output="LINES")
+        found = pdf.multi_cell(inner, text=text, dry_run=True, output="LINES")
         return cast(list[str], found)
 
     def _tick(self, x: float, y: float, size: float) -> None:

@@ -8,8 +8,9 @@ still browse, start dossiers and look up their status without the station's came
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,7 +19,7 @@ from appliance import catalog_source
 from appliance.capture.camera import Camera, open_camera
 from appliance.catalog_source import CatalogSource
 from appliance.config import Settings, prepare_data_dir
-from appliance.hardware.gpio import Shutter, pin_factory
+from appliance.hardware.gpio import Buzzer, GpioBuzzer, Shutter, pin_conflicts, pin_factory
 from appliance.hardware.modem import open_modem
 from appliance.hardware.modem_api import Modem, ModemError
 from appliance.store import migrate
@@ -26,6 +27,7 @@ from appliance.store.blobs import BlobStore
 from appliance.store.db import make_engine, make_sessions
 
 log = logging.getLogger("hamletbox.services")
+T = TypeVar("T")
 
 
 @dataclass
@@ -37,6 +39,7 @@ class Services:
     blobs: BlobStore
     camera: Camera | None = None
     shutter: Shutter | None = None
+    buzzer: Buzzer | None = None  # beeps when the station reads an ID card
     pin_factory: Any | None = None  # gpiozero's MockFactory in mock mode (tests press its pins)
     modem: Modem | None = None  # the relay's alone (build(..., modem=True))
 
@@ -45,6 +48,8 @@ class Services:
         try:
             if self.shutter is not None:
                 self.shutter.close()
+            if self.buzzer is not None:
+                self.buzzer.close()
             if self.pin_factory is not None:
                 self.pin_factory.close()
             if self.camera is not None:
@@ -95,18 +100,49 @@ def _open_modem(settings: Settings) -> Modem | None:
 
 
 def _open_pins(services: Services, settings: Settings) -> None:
-    """The pin factory and the shutter button, when a shutter pin is set."""
-    pin = settings.gpio.shutter_pin
-    if pin is None:
+    """The pin factory, then the shutter button and the buzzer, each when its pin is set."""
+    gpio = settings.gpio
+    if gpio.shutter_pin is None and gpio.buzzer_pin is None:
         return
     try:
-        services.pin_factory = pin_factory(settings.gpio.pin_factory)
-        services.shutter = Shutter(pin, services.pin_factory)
+        services.pin_factory = pin_factory(gpio.pin_factory)
+    except Exception as exc:
+        log.warning("GPIO did not open / không mở được GPIO: %s: %s", type(exc).__name__, exc)
+        return
+    factory = services.pin_factory
+    shutter_names = ("shutter button", "nút chụp")
+    services.shutter = _open_device(
+        settings, "shutter_pin", shutter_names, lambda pin: Shutter(pin, factory)
+    )
+    services.buzzer = _open_device(
+        settings, "buzzer_pin", ("buzzer", "còi"), lambda pin: GpioBuzzer(pin, factory)
+    )
+
+
+def _open_device(
+    settings: Settings, setting: str, names: tuple[str, str], make: Callable[[int], T]
+) -> T | None:
+    """One device on gpio.<setting>; None when not set, when its pin is named twice (the plain
+    message is logged), or when the pin does not open: the box keeps serving without it."""
+    pin: int | None = getattr(settings.gpio, setting)
+    if pin is None:
+        return None
+    english, vietnamese = names
+    conflicts = pin_conflicts(settings, involving=setting)
+    for message in conflicts:
+        log.warning("%s left out / không dùng %s: %s", english, vietnamese, message)
+    if conflicts:
+        return None
+    try:
+        return make(pin)
     except Exception as exc:
         log.warning(
-            "shutter button on GPIO %d did not open, going on without it / "
-            "không dùng được nút chụp, hộp vẫn chạy tiếp: %s: %s",
+            "%s on GPIO %d did not open, going on without it / "
+            "không dùng được %s, hộp vẫn chạy tiếp: %s: %s",
+            english,
             pin,
+            vietnamese,
             type(exc).__name__,
             exc,
         )
+        return None

@@ -36,7 +36,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support
 
 from appliance.domain.protocol import canonical_json
 from appliance.store.tables import OutboxItem
-from tests.browser.conftest import clean_env
 from tests.support.box import (
     Box,
     Delivery,
@@ -50,6 +49,7 @@ from tests.support.box import (
 )
 from tests.support.fault_proxy import FaultProxy, ProxyStats
 from tests.support.postgres import free_port
+from tests.support.processes import clean_env
 from tests.support.upstream_server import make_token
 from upstream.settings import UpstreamSettings
 

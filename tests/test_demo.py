@@ -24,7 +24,7 @@ import pytest
 from appliance.demo import DEMO_ACCOUNTS
 from appliance.demo_commune import DEMO_OFFICER
 from appliance.samples.documents import make_photo
-from tests.browser.conftest import clean_env, hamletbox_command
+from tests.support.processes import clean_env, hamletbox_command
 
 WAIT_S = 90.0
 T = TypeVar("T")
@@ -224,3 +224,5 @@ def test_ctrl_c_stops_the_relay_and_the_upstream(demo: Demo) -> None:
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
     relays = subprocess.run(["pgrep", "-f", f"{demo.settings} relay"], capture_output=True)
     assert relays.returncode == 1, "the demo's relay is still running"
+    panels = subprocess.run(["pgrep", "-f", f"{demo.settings} panel"], capture_output=True)
+    assert panels.returncode == 1, "the demo's panel is still running"

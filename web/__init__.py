@@ -22,6 +22,7 @@ from web import (
     camera,
     context,
     csrf,
+    diagnostics,
     errors,
     fastpath,
     feedback,
@@ -74,6 +75,7 @@ def create_app(settings: Settings, services: Services) -> Flask:
     app.register_blueprint(booking.bp)
     app.register_blueprint(feedback.bp)
     app.register_blueprint(sms_admin.bp)
+    app.register_blueprint(diagnostics.bp)
 
     app.after_request(compress_response)
     app.after_request(security_headers)

@@ -144,6 +144,8 @@ def scan(uuid: str) -> Response | tuple[str, int]:
         card = intake().set_applicant_from_frame(uuid, capture_still(services()))
     except ChangeError as exc:
         return workspace.render(uuid, error=str(exc)), 422
+    if (buzzer := services().buzzer) is not None:
+        buzzer.beep()  # the volunteer hears that the card was read, eyes on the stand
     workspace.pending(uuid, list(card.warnings))
     return workspace.back(uuid, "nguoi-nop")
 

@@ -1,4 +1,6 @@
-"""`hamletbox enroll --upstream URL --token T`: the box's one-time introduction to its upstream.
+"""`hamletbox enroll --upstream URL (--token T | --token-file F)`: the box's one-time introduction.
+
+The first-boot unit passes `--token-file` so the token never shows in `ps` or the journal.
 
 The token is spent by the first success, so everything that could still go wrong on the box (the
 box already enrolled, a file it cannot write) is checked before the upstream is asked.
@@ -11,7 +13,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from appliance.config import Settings
+from appliance.config import Settings, SettingsError
 from appliance.relay.client import BaseUrl, Reply, TransportError, enroll, software_version
 from appliance.relay.credentials import (
     CredentialsError,
@@ -23,6 +25,30 @@ from appliance.relay.credentials import (
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+
+
+class TokenFileError(SettingsError):
+    """A --token-file that cannot be used: bad input, so the command exits 2 as for bad settings."""
+
+
+def read_token_file(path: Path) -> str:
+    """The token in the file, stripped of the newline an editor or the provisioning tool adds."""
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise TokenFileError(
+            f"{path}: không tìm thấy tệp mã đăng ký / token file not found"
+        ) from None
+    except PermissionError:
+        raise TokenFileError(
+            f"{path}: không có quyền đọc tệp mã đăng ký (chạy bằng quyền root)"
+            " / no permission to read the token file (run as root)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TokenFileError(f"{path}: không đọc được / cannot read it: {exc}") from None
+    if not token:
+        raise TokenFileError(f"{path}: tệp mã đăng ký trống / the token file is empty")
+    return token
 
 
 def enroll_command(settings: Settings, upstream_url: str, token: str) -> int:

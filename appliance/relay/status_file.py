@@ -13,9 +13,13 @@ import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from appliance.files import write_atomically
+from appliance.liveness import moment, read_fresh
+
+if TYPE_CHECKING:
+    from appliance.config import Settings
 
 log = logging.getLogger(__name__)
 FILE_NAME = "relay.json"
@@ -73,3 +77,42 @@ class StatusFile:
             return False
         self._shown, self._written_at, self._failed = shown, now, False
         return True
+
+
+MIN_STALE_S = 120.0
+STATES = ("online", "sending", "offline", "not_enrolled", "revoked")
+NEEDS_TECHNICIAN = ("not_enrolled", "revoked")
+
+
+@dataclass(frozen=True)
+class UplinkReport:
+    """relay.json as the web, the panel and doctor read it."""
+
+    state: str  # one of STATES, or "unknown"
+    last_ok_at: datetime | None
+    last_error: str | None
+    clock_offset: float | None = None  # seconds the box's clock is behind the upstream's
+
+    @property
+    def needs_technician(self) -> bool:
+        return self.state in NEEDS_TECHNICIAN
+
+
+UNKNOWN = UplinkReport("unknown", None, None)
+
+
+def read_uplink(settings: Settings, now: datetime) -> UplinkReport:
+    """What relay.json says, if it is fresh: younger than three heartbeats (at least two minutes:
+    a slow upload can hold the relay up) and written by a relay that is still running. A missing
+    or stale file says nothing about the link now: "unknown"."""
+    stale_s = max(MIN_STALE_S, 3.0 * settings.relay.heartbeat_seconds)
+    data = read_fresh(settings.runtime_dir / FILE_NAME, now, stale_s)
+    if data is None:
+        return UNKNOWN
+    state, error, offset = data.get("uplink"), data.get("last_error"), data.get("clock_offset")
+    return UplinkReport(
+        state if state in STATES else "unknown",
+        moment(data.get("last_ok_at")),
+        error if isinstance(error, str) and error else None,
+        float(offset) if isinstance(offset, int | float) and not isinstance(offset, bool) else None,
+    )

@@ -18,9 +18,10 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from appliance.samples.documents import make_photo
-from tests.browser.conftest import PHONE, clean_env, hamletbox_command, running_box
+from tests.browser.conftest import PHONE, running_box
 from tests.browser.test_station_flow import PASSWORD, log_in
 from tests.conftest import write_settings
+from tests.support.processes import clean_env, hamletbox_command
 
 pytestmark = pytest.mark.browser
 

@@ -19,15 +19,9 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from appliance.samples.cards import Shot, card_photo, sample_card_payload
 from appliance.samples.documents import make_photo
-from tests.browser.conftest import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    clean_env,
-    hamletbox_command,
-    new_tab,
-    running_box,
-)
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, new_tab, running_box
 from tests.conftest import write_settings
+from tests.support.processes import clean_env, hamletbox_command
 
 pytestmark = pytest.mark.browser
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from appliance.store.blobs import STORAGE_FULL, StorageFullError
-from tests.browser.conftest import clean_env, hamletbox_command
 from tests.faults.conftest import assert_exactly_once, drain, enrolled_box
 from tests.support.box import PHONE, PROCEDURE, accepted, file_dossiers, outbox_states
+from tests.support.processes import clean_env, hamletbox_command
 from tests.support.upstream_server import UpstreamServer
 
 MB = 1024 * 1024

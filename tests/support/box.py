@@ -33,8 +33,8 @@ from appliance.relay.enroll import enroll_command
 from appliance.samples.documents import make_photo
 from appliance.services import Services, build
 from appliance.store.tables import Dossier, OutboxItem, Page
-from tests.browser.conftest import clean_env, hamletbox_command
 from tests.conftest import write_settings
+from tests.support.processes import clean_env, hamletbox_command
 from upstream import tables as up
 from upstream.db import open_store
 

@@ -20,6 +20,7 @@ from appliance import config, services
 from appliance.capture.camera import FolderCamera
 from appliance.hardware.fakes import press
 from appliance.services import Services, build
+from tests.appliance.relay.helpers import wait_for
 from tests.conftest import write_settings
 
 PIN = 17
@@ -119,3 +120,31 @@ def test_missing_camera_and_busy_pin_are_logged_and_the_box_serves(
         taken.close()
     assert "camera picamera2 did not open" in caplog.text
     assert f"shutter button on GPIO {PIN} did not open" in caplog.text
+
+
+def test_buzzer_opens_beeps_and_closes(tmp_path: Path) -> None:
+    box = build(settings_with(tmp_path, f"[gpio]\nshutter_pin = {PIN}\nbuzzer_pin = 12\n"))
+    assert box.buzzer is not None and box.shutter is not None
+    assert isinstance(box.pin_factory, MockFactory)
+    pin = box.pin_factory.pin(12)
+    box.buzzer.beep()
+    wait_for(lambda: [state.state for state in pin.states] == [False, True, False], 2.0)
+    box.close()
+    Button(12, pin_factory=box.pin_factory).close()  # the buzzer let go of its pin
+
+
+def test_no_buzzer_pin_no_buzzer(services: Services) -> None:
+    assert services.buzzer is None
+
+
+def test_a_pin_named_twice_leaves_the_shutter_out_and_the_box_serves(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    extra = f"[gpio]\nshutter_pin = {PIN}\ngreen_pin = {PIN}\nbuzzer_pin = 12\n"
+    with built(tmp_path, extra) as box:
+        assert box.shutter is None
+        assert box.buzzer is not None  # its pin is its own
+        assert box.catalog.current().procedures
+    assert "shutter button left out" in caplog.text
+    assert f"GPIO {PIN}" in caplog.text and "gpio.green_pin" in caplog.text

@@ -152,3 +152,57 @@ def test_a_folder_it_cannot_write_is_named_before_the_token_is_spent(
     assert str(device_file) in done.stderr and "run as root" in done.stderr
     assert not device_file.exists()
     assert token_still_works(upstream, token)
+
+
+def test_a_token_file_enrolls_without_the_token_on_the_command_line(
+    upstream: UpstreamServer, box_settings: Path, device_file: Path, tmp_path: Path
+) -> None:
+    token = make_token(upstream.settings, HAMLET)
+    token_file = tmp_path / "enroll-token"
+    token_file.write_text(f"  {token}\n", encoding="utf-8")  # as an editor or the card leaves it
+    done = hamletbox(
+        box_settings, "enroll", "--upstream", upstream.url, "--token-file", str(token_file)
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(device_file.read_text(encoding="utf-8"))["hamlet"] == HAMLET
+    assert not token_still_works(upstream, token)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("\n \n", "tệp mã đăng ký trống / the token file is empty"), (None, "token file not found")],
+)
+def test_an_empty_or_missing_token_file_exits_2_and_spends_nothing(
+    upstream: UpstreamServer,
+    box_settings: Path,
+    device_file: Path,
+    tmp_path: Path,
+    content: str | None,
+    message: str,
+) -> None:
+    token_file = tmp_path / "enroll-token"
+    if content is not None:
+        token_file.write_text(content, encoding="utf-8")
+    done = hamletbox(
+        box_settings, "enroll", "--upstream", upstream.url, "--token-file", str(token_file)
+    )
+    assert done.returncode == 2
+    assert message in done.stderr and str(token_file) in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not device_file.exists()
+
+
+def test_token_and_token_file_together_are_refused(box_settings: Path, tmp_path: Path) -> None:
+    token_file = tmp_path / "enroll-token"
+    token_file.write_text("t" * 32, encoding="utf-8")
+    done = hamletbox(
+        box_settings,
+        "enroll",
+        "--upstream",
+        "https://motcua.example.vn",
+        "--token=" + "t" * 32,
+        "--token-file",
+        str(token_file),
+    )
+    assert done.returncode == 2
+    assert "not allowed with argument" in done.stderr
