@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from appliance.domain.protocol import HEADER_SERVER_TIME
-from upstream import catalog, device_api, errors, officer_ui
+from upstream import catalog, device_api, errors, officer_ui, token_api
 from upstream.db import open_store
 from upstream.settings import UpstreamSettings
 from upstream.tables import ServerValue
@@ -45,6 +45,7 @@ def create_app(settings: UpstreamSettings, *, clock: Clock = time.time) -> Flask
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.register_blueprint(device_api.bp)
+    app.register_blueprint(token_api.bp)  # technicians mint enrolment tokens
     officer_ui.register(app)
     errors.register(app)  # JSON errors under the device API's prefix
     app.after_request(_server_time)

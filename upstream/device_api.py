@@ -72,7 +72,7 @@ def _signed_call(limit: int) -> tuple[Device, bytes]:
     return authenticate(context.sessions, context.settings, context.clock, body), body
 
 
-def _json_object(body: bytes) -> dict[str, Any]:
+def json_object(body: bytes) -> dict[str, Any]:
     try:
         value = json.loads(body, parse_constant=_no_constant)
     except (ValueError, RecursionError):
@@ -90,7 +90,7 @@ def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
-def _check(body: Mapping[str, Any], rules: Mapping[str, Rule], *, closed: bool) -> None:
+def check_body(body: Mapping[str, Any], rules: Mapping[str, Rule], *, closed: bool) -> None:
     """400 `invalid_body` naming each field that breaks its rule (and unknown ones if `closed`)."""
     problems = [f"{key}: unknown field" for key in body if closed and key not in rules]
     for key, (required, ok, wanted) in rules.items():
@@ -142,8 +142,8 @@ HEARTBEAT: Mapping[str, Rule] = {
 @bp.post("/enroll")
 def enroll() -> Response:
     context = _context()
-    body = _json_object(read_body(context.settings.max_json_bytes))
-    _check(body, ENROLL, closed=True)
+    body = json_object(read_body(context.settings.max_json_bytes))
+    check_body(body, ENROLL, closed=True)
     device = store.enroll(
         context.sessions, body["token"], body.get("hostname"), body.get("software_version"), _now()
     )
@@ -187,7 +187,7 @@ def put_dossier(uuid: str) -> Response:
     device, body = _signed_call(_context().settings.max_json_bytes)
     if not UUID.fullmatch(uuid):
         raise _bad_path("UUID (lowercase, with dashes)")
-    manifest = _json_object(body)
+    manifest = json_object(body)
     problems = manifest_problems(manifest, uuid)
     if problems:
         raise ApiError(
@@ -246,8 +246,8 @@ def _query_whole(name: str, default: int, least: int, most: int) -> int:
 def post_heartbeat() -> Response:
     context = _context()
     device, body = _signed_call(context.settings.max_json_bytes)
-    heartbeat = _json_object(body)
-    _check(heartbeat, HEARTBEAT, closed=False)
+    heartbeat = json_object(body)
+    check_body(heartbeat, HEARTBEAT, closed=False)
     store.save_heartbeat(context.sessions, device.id, heartbeat, _now())
     return json_response({"server_time": context.clock()})
 

@@ -112,7 +112,7 @@ def login() -> Response:
     wait = throttle().retry_after(name, client)
     if wait > 0:
         return _too_many(wait)
-    found = _find(name)
+    found = find_officer(name)
     # An unknown name costs a hash check too: the answer's timing does not tell which names exist.
     right = verify_password(password, found.password_hash if found else DUMMY_HASH)
     if found is None or not right:
@@ -135,7 +135,7 @@ def logout() -> Response:
     return redirect(url_for("officers.login"), 303)
 
 
-def _find(name: str) -> Officer | None:
+def find_officer(name: str) -> Officer | None:
     """The account however its name's case was typed (names are unique regardless of case)."""
     if not name:
         return None

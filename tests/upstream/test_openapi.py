@@ -3,6 +3,7 @@ good and bad — one the document lists for its operation, with a body and heade
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -30,8 +31,9 @@ from tests.support.upstream_server import (
     sample_manifest,
 )
 from upstream.db import open_store
+from upstream.officers import add_officer
 from upstream.settings import UpstreamSettings
-from upstream.tables import Device
+from upstream.tables import Device, Officer
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "upstream-api.yaml"
 DOC_URI = "urn:hamletbox:upstream-api"
@@ -194,6 +196,34 @@ def _other_exchanges(url: str, good: HttpSigner, revoked: HttpSigner) -> Iterato
     yield "/v1/catalog", "GET", good("GET", "/v1/catalog", secret="wrong")
 
 
+def _token_exchanges(url: str, settings: UpstreamSettings) -> Iterator[Exchange]:
+    """POST /v1/tokens; the throttled answer comes last, as it locks out this client address."""
+    engine, sessions = open_store(settings.db_url)
+    try:
+        add_officer(sessions, "kythuat", "mat-khau-ky-thuat")
+        add_officer(sessions, "da-nghi", "mat-khau-da-nghi")
+        with sessions.begin() as session:
+            session.execute(update(Officer).where(Officer.name == "da-nghi").values(disabled=True))
+    finally:
+        engine.dispose()
+    path = "/v1/tokens"
+
+    def send(who: str, body: bytes, media: str = "application/json") -> HttpAnswer:
+        auth = base64.b64encode(who.encode()).decode()
+        headers = {"Content-Type": media, "Authorization": f"Basic {auth}"}
+        return http_request(url, "POST", path, body, headers)
+
+    good, body = "kythuat:mat-khau-ky-thuat", '{"hamlets": ["Thôn 2"], "days": 3}'.encode()
+    yield path, "POST", send(good, body)  # 201
+    yield path, "POST", send(good, b'{"hamlets": []}')  # 400
+    yield path, "POST", http_request(url, "POST", path, body, JSON_TYPE)  # 401
+    yield path, "POST", send("da-nghi:mat-khau-da-nghi", body)  # 403
+    yield path, "POST", send(good, b'{"hamlets": ["%s"]}' % (b"x" * JSON_LIMIT))  # 413
+    yield path, "POST", send(good, b"hamlets=x", "application/x-www-form-urlencoded")  # 415
+    for _ in range(6):
+        yield path, "POST", send("kythuat:sai", body)  # 401 five times, then 429
+
+
 def test_every_answer_fits_the_document(served: tuple[str, UpstreamSettings]) -> None:
     url, settings = served
     good = HttpSigner(url, enroll_http(url, make_token(settings)))
@@ -203,6 +233,7 @@ def test_every_answer_fits_the_document(served: tuple[str, UpstreamSettings]) ->
         *_blob_exchanges(url, good, revoked),
         *_dossier_exchanges(url, good, revoked),
         *_other_exchanges(url, good, revoked),
+        *_token_exchanges(url, settings),
     ]
     assert [p for exchange in exchanges for p in _problems(exchange)] == []
     seen = {(path, method, str(answer.status)) for path, method, answer in exchanges}
