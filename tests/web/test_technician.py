@@ -22,12 +22,9 @@ def app(services: Services) -> Flask:
 
 
 @pytest.fixture
-def client(app: Flask, services: Services) -> FlaskClient:
+def client(technician: FlaskClient) -> FlaskClient:
     """A technician, logged in."""
-    client = app.test_client()
-    add_user(services, "kt", "technician")
-    assert log_in(client, "kt").status_code == 303
-    return client
+    return technician
 
 
 def test_poster_page_lists_the_wifi_poster_and_every_procedure(client: FlaskClient) -> None:
