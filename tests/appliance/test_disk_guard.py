@@ -13,7 +13,6 @@ import errno
 import os
 import shutil
 import sqlite3
-import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +31,7 @@ from appliance.services import Services, build
 from appliance.store.blobs import STORAGE_FULL, StorageFullError, full_is_refused
 from appliance.store.tables import OutboxItem
 from tests.conftest import write_settings
+from tests.support.disk import fill, small_tmpfs
 
 BIRTH = "1.001193"
 MB = 1024 * 1024
@@ -159,39 +159,10 @@ def test_the_command_line_says_it_in_one_line(
 
 @pytest.fixture
 def small_card(tmp_path: Path) -> Iterator[Path]:
-    """A 16 MB tmpfs: a card that really fills up. Root only; unmounted afterwards."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root; the monkeypatched tests cover the logic")
-    card = tmp_path / "card"
-    card.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs", str(card)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
+    """A 16 MB tmpfs: a card that really fills up (root only; the monkeypatched tests above cover
+    the logic elsewhere)."""
+    with small_tmpfs(tmp_path / "card", 16) as card:
         yield card
-    finally:
-        subprocess.run(["umount", str(card)], check=True)
-
-
-def fill(folder: Path, leave: int) -> Path:
-    """A file that takes the filesystem's free space down to about `leave` bytes (or to none)."""
-    filler = folder / "filler"
-    chunk = b"\0" * MB
-    with filler.open("ab") as out:
-        try:
-            while shutil.disk_usage(folder).free - len(chunk) >= leave:
-                out.write(chunk)
-                out.flush()
-            out.write(b"\0" * max(0, shutil.disk_usage(folder).free - leave))
-            out.flush()
-        except OSError as exc:
-            assert exc.errno == errno.ENOSPC
-    return filler
 
 
 def test_a_really_full_card_refuses_new_work_and_keeps_the_queue(small_card: Path) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +12,7 @@ import pytest
 from appliance.store.blobs import STORAGE_FULL, StorageFullError
 from tests.faults.conftest import assert_exactly_once, drain, enrolled_box
 from tests.support.box import PHONE, PROCEDURE, accepted, file_dossiers, outbox_states
+from tests.support.disk import fill, small_tmpfs
 from tests.support.processes import clean_env, hamletbox_command
 from tests.support.upstream_server import UpstreamServer
 
@@ -25,28 +24,8 @@ MIN_FREE_MB = 12  # intake.min_free_mb: below this, no new dossier
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A tmpfs of DISK_MB mounted where the box's data dir goes; unmounted afterwards."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs as the box's data dir needs root (run as root)")
-    data = tmp_path / "box" / "data"
-    data.mkdir(parents=True)
-    mount = ["mount", "-t", "tmpfs", "-o", f"size={DISK_MB}m,mode=0700", "tmpfs", str(data)]
-    done = subprocess.run(mount, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (no CAP_SYS_ADMIN?): {done.stderr.strip()}")
-    try:
+    with small_tmpfs(tmp_path / "box" / "data", DISK_MB) as data:
         yield data
-    finally:
-        subprocess.run(["umount", str(data)], check=True)
-
-
-def fill(folder: Path, leave_mb: int) -> Path:
-    """A file that takes all the free space but `leave_mb`."""
-    filler = folder / "filler"
-    with filler.open("wb") as out:
-        while shutil.disk_usage(folder).free > leave_mb * MB:
-            out.write(b"\0" * min(MB, shutil.disk_usage(folder).free - leave_mb * MB))
-            out.flush()
-    return filler
 
 
 def test_a_full_disk_refuses_new_dossiers_plainly_and_the_queue_still_drains(
@@ -57,7 +36,7 @@ def test_a_full_disk_refuses_new_dossiers_plainly_and_the_queue_still_drains(
     with box.services() as services:
         file_dossiers(services, 3, seed=1)
         before, queued = accepted(services), outbox_states(services)
-        filler = fill(small_disk, leave_mb=MIN_FREE_MB - 4)
+        filler = fill(small_disk, (MIN_FREE_MB - 4) * MB)
         with pytest.raises(StorageFullError, match=f"^{re.escape(STORAGE_FULL)}$"):
             file_dossiers(services, 1, seed=1, first=3)
         assert (accepted(services), outbox_states(services)) == (before, queued)
